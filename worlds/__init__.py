@@ -1,0 +1,37 @@
+"""affectlab worlds: pure-JAX environments with one functional contract.
+
+``worlds.make("Foraging-v0") -> (world, params)``; importing this package also
+registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
+"""
+
+from worlds.base import World
+from worlds.foraging import Foraging, ForagingParams, ForagingState
+from worlds.layouts import Layout, parse_layout
+from worlds.registry import REGISTRY, check_world_id, make, register, registered
+from worlds.signals import Signals
+
+register("Foraging-v0", Foraging, doc="gridworld foraging under scarcity")
+register(
+    "ForagingAbundant-v0",
+    lambda **kw: Foraging(variant="abundant", **kw),
+    doc="foraging with abundant food and a cost for eating past satiety",
+)
+
+from worlds import gym_face as _gym_face  # noqa: E402  (registers gymnasium ids)
+
+_gym_face.register_gymnasium_ids()
+
+__all__ = [
+    "World",
+    "Foraging",
+    "ForagingParams",
+    "ForagingState",
+    "Layout",
+    "parse_layout",
+    "Signals",
+    "REGISTRY",
+    "check_world_id",
+    "make",
+    "register",
+    "registered",
+]

@@ -1,0 +1,97 @@
+"""The world contract every affectlab world follows (after gymnax 1.0).
+
+A world is an immutable object holding only *static* things (shapes, layout); all
+numbers that may be swept live in a ``params`` pytree. Its two public functions are
+pure and ``jit``/``vmap``-able::
+
+    obs, state = world.reset(key, params)
+    obs, state, reward, terminated, truncated, info = world.step(key, state, action, params)
+
+Shapes carry a leading agent axis ``A = world.num_agents`` (``A == 1`` for a
+single-agent world): ``obs (A, *obs_shape)``, ``action (A,)`` int32,
+``reward (A,)`` float32, ``terminated (A,)`` and ``truncated (A,)`` bool.
+
+``terminated`` means the agent's episode ended inside the task (e.g. it starved: no
+value after it); ``truncated`` means a time limit cut it (the value bootstraps
+through it). Never confuse the two.
+
+A world writes only ``reset_env`` and ``step_env``. The base class owns auto-reset:
+when every agent is done, ``step`` returns the first observation and state of a new
+episode, and ``info`` carries what the old episode ended with:
+
+* ``info["final_observation"]``: ``(A, *obs_shape)``, the observation the step
+  produced before any reset;
+* ``info["signals"]``: the :class:`~worlds.signals.Signals` of the step (pre-reset);
+* ``info["done"]``: bool scalar, whether the world was reset.
+
+Every world state has a ``signals`` field: the body as of the returned observation
+(after a reset, a fresh body with no events).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+
+class World:
+    """Base class of all worlds. Subclasses set the static attributes below.
+
+    Attributes:
+        num_agents: number of agents (static).
+        obs_shape: per-agent observation shape (static).
+        num_actions: size of the discrete action space (static).
+    """
+
+    num_agents: int = 1
+    obs_shape: tuple[int, ...] = ()
+    num_actions: int = 0
+
+    # ----- what a world writes -------------------------------------------------------
+    def default_params(self) -> Any:
+        raise NotImplementedError
+
+    def reset_env(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
+        raise NotImplementedError
+
+    def step_env(self, key: jax.Array, state: Any, action: jax.Array, params: Any):
+        raise NotImplementedError
+
+    # ----- what the base class owns ----------------------------------------------------
+    def reset(self, key: jax.Array, params: Any = None) -> tuple[jax.Array, Any]:
+        """Start an episode. Returns ``obs (A, *obs_shape)`` and the state."""
+        if params is None:
+            params = self.default_params()
+        return self.reset_env(key, params)
+
+    def step(self, key: jax.Array, state: Any, action: jax.Array, params: Any = None):
+        """Advance one step, auto-resetting when every agent is done.
+
+        Returns ``(obs, state, reward, terminated, truncated, info)``; see the module
+        docstring for shapes and ``info`` keys.
+        """
+        if params is None:
+            params = self.default_params()
+        key_step, key_reset = jax.random.split(key)
+        obs_st, state_st, reward, terminated, truncated, info = self.step_env(
+            key_step, state, action, params
+        )
+        done = jnp.all(terminated | truncated)
+        obs_re, state_re = self.reset_env(key_reset, params)
+        state = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), state_re, state_st)
+        obs = jnp.where(done, obs_re, obs_st)
+        info = dict(info)
+        info["final_observation"] = obs_st
+        info["signals"] = state_st.signals
+        info["done"] = done
+        return obs, state, reward, terminated, truncated, info
+
+    # ----- description ------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"{self.name}(num_agents={self.num_agents}, obs_shape={self.obs_shape})"

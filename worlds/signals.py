@@ -1,0 +1,49 @@
+"""The body and the events a world reports every step.
+
+Every world fills one :class:`Signals` pytree per step, with a leading agent axis.
+Fields a world has no use for stay at zero. The world reports the body; it never
+computes a feeling: affect channels (``affect/``) turn these numbers into feelings,
+so a lesion removes the feeling while the body (and starvation) stays.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class Signals:
+    """Body and events of one transition, per agent.
+
+    All fields have shape ``(num_agents,)``.
+
+    Attributes:
+        energy: float32, energy after the step (the body now), in ``[0, max_energy]``.
+        energy_prev: float32, energy before the step.
+        ate: float32, energy taken in by eating during the step (0 if nothing eaten).
+        overate: float32, amount eaten past the world's satiety threshold.
+        starved: bool, the agent starved on this step.
+        alive: bool, the agent is alive after the step.
+    """
+
+    energy: jnp.ndarray  # (A,) f32
+    energy_prev: jnp.ndarray  # (A,) f32
+    ate: jnp.ndarray  # (A,) f32
+    overate: jnp.ndarray  # (A,) f32
+    starved: jnp.ndarray  # (A,) bool
+    alive: jnp.ndarray  # (A,) bool
+
+    @classmethod
+    def at_rest(cls, energy: jnp.ndarray) -> Signals:
+        """Signals of a body that has just appeared: no events, energy unchanged."""
+        energy = jnp.asarray(energy, jnp.float32)
+        zeros = jnp.zeros_like(energy)
+        return cls(
+            energy=energy,
+            energy_prev=energy,
+            ate=zeros,
+            overate=zeros,
+            starved=jnp.zeros(energy.shape, bool),
+            alive=jnp.ones(energy.shape, bool),
+        )
