@@ -10,6 +10,12 @@ and the reward of a transition ``h_t -> h_{t+1}`` is drive reduction
 
     r = D(h_t) - D(h_{t+1})             (their eq. 2).
 
+The default set-point is full energy: a drive calibrated for scarcity, where storing
+energy keeps an animal alive. (With a set-point below the cap, the felt reward punishes
+eating when nearly full, which in the scarce ``Foraging-v0`` made intact agents starve
+more often than lesioned ones.) Under abundance with an overeating cost the same drive
+can misfire.
+
 Outputs (per agent):
 
 * ``feelings = [D(h)/D(0), D(h_t) - D(h_{t+1})]``: felt hunger and the felt change;
@@ -32,7 +38,7 @@ from affect.channels import Channel, ChannelOutput, LearningSignals, register_ch
 
 @struct.dataclass
 class HungerParams:
-    setpoint: float = 0.8  # h*: the energy level the drive pulls toward
+    setpoint: float = 1.0  # h*: full energy (a drive evolved under scarcity)
     n: float = 4.0  # Keramati & Gutkin's n (> m > 1)
     m: float = 2.0  # Keramati & Gutkin's m
     reward_scale: float = 1.0  # weight of the felt (drive-reduction) reward

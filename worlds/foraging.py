@@ -140,8 +140,10 @@ class Foraging(World):
         """Egocentric views for all agents: ``(A, obs_dim)`` float32."""
         r = self.view_radius
         size = self._walls_padded.size
-        food_grid = jnp.zeros(size, jnp.float32).at[self._spot_flat_padded].set(
-            state.food.astype(jnp.float32)
+        food_grid = (
+            jnp.zeros(size, jnp.float32)
+            .at[self._spot_flat_padded]
+            .set(state.food.astype(jnp.float32))
         )
         centre = (state.pos[:, 0] + r) * self._pw + (state.pos[:, 1] + r)  # (A,)
         cells = centre[:, None] + self._view_offsets[None, :]  # (A, V*V)
@@ -149,8 +151,8 @@ class Foraging(World):
         food = food_grid[cells]
         chans = [walls, food]
         if self.num_agents > 1:
-            agent_grid = jnp.zeros(size, jnp.float32).at[centre].add(
-                state.alive.astype(jnp.float32)
+            agent_grid = (
+                jnp.zeros(size, jnp.float32).at[centre].add(state.alive.astype(jnp.float32))
             )
             others = agent_grid[cells] - (self._view_offsets[None, :] == 0) * state.alive[:, None]
             chans.append(jnp.clip(others, 0.0, 1.0))
@@ -196,7 +198,8 @@ class Foraging(World):
         else:
             eats = wants
         consumed = (
-            jnp.zeros(self.num_food_spots, bool).at[jnp.where(eats, spot, self.num_food_spots)]
+            jnp.zeros(self.num_food_spots, bool)
+            .at[jnp.where(eats, spot, self.num_food_spots)]
             .set(True, mode="drop")
         )
         # Body.

@@ -52,9 +52,7 @@ def register(
         raise ValueError(f"world id {world_id!r} must look like 'Name-vN' (e.g. 'Foraging-v0')")
     if world_id in REGISTRY:
         raise ValueError(f"world id {world_id!r} is already registered")
-    REGISTRY[world_id] = WorldSpec(
-        world_id, factory, params or (lambda w: w.default_params()), doc
-    )
+    REGISTRY[world_id] = WorldSpec(world_id, factory, params or (lambda w: w.default_params()), doc)
 
 
 def check_world_id(world_id: str) -> WorldSpec:

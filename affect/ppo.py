@@ -1,0 +1,562 @@
+"""The agent: an actor-critic with an affect module, trained by PPO with GAE.
+
+Schulman et al. (2017) PPO with clipped objective; Schulman et al. (2016) GAE. Written
+as named module-level functions that tests call directly:
+
+* :func:`gae` -- generalised advantage estimation for one trajectory (unbatched);
+* :func:`collect` -- one rollout of ``num_steps`` in ``num_envs`` worlds;
+* :func:`advantages` -- bootstrap values and GAE for a rollout;
+* :func:`ppo_loss` and :func:`update` -- the PPO update;
+* :func:`make_train` -- ``train(key, net_params, lesion) -> (state, metrics)``, pure, so
+  ``jax.jit(jax.vmap(train))`` runs seeds x lesion conditions in one program;
+* :func:`make_evaluate` -- episodes with frozen parameters under the post-training gains.
+
+Values: ``V(s) = Phi(s) + U(s)`` where ``Phi`` is the affect module's value prior and
+``U`` the learned residual (critic). With a prior in the critic, the TD error holds the
+potential-based shaping term ``gamma*Phi(s') - Phi(s)`` (Ng et al. 1999; Wiewiora 2003),
+so the prior acts as shaping and as critic initialisation at once. The prior is a
+function of the body, which persists at termination: termination zeroes the learned
+``U(s')``, not ``Phi(s')`` (otherwise a negative prior would make death a relief).
+Truncation (time limit) bootstraps through ``V(final_observation)``.
+
+Rewards: the agent learns from ``r = r_world + r_felt`` where ``r_felt`` is the affect
+module's felt reward. Lesions scale the affect outputs, never the learner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from affect.channels import LearningSignals
+from affect.hunger import HungerParams
+from affect.lesion import LesionData
+from affect.module import AffectModule, AffectOutput, reset_where
+from affect.networks import ActorCritic
+from worlds.base import World
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Hyper-parameters of the agent. The same config serves every world."""
+
+    num_envs: int = 64
+    """Parallel worlds per training run."""
+    num_steps: int = 32
+    """Rollout length per update (steps per world)."""
+    total_steps: int = 1_000_000
+    """Environment steps of training (rounded down to whole updates)."""
+    update_epochs: int = 2
+    """Passes over each rollout."""
+    num_minibatches: int = 2
+    """Minibatches per epoch."""
+    learning_rate: float = 2.5e-3
+    """Adam step size (linearly annealed to 0 if ``anneal_lr``)."""
+    anneal_lr: bool = True
+    """Anneal the learning rate linearly over training."""
+    gamma: float = 0.99
+    """Base discount (the affect module may modulate it)."""
+    gae_lambda: float = 0.95
+    """GAE lambda."""
+    clip_eps: float = 0.2
+    """PPO ratio and value clipping."""
+    ent_coef: float = 0.01
+    """Entropy bonus."""
+    vf_coef: float = 0.5
+    """Value-loss weight."""
+    max_grad_norm: float = 0.5
+    """Global gradient-norm clip."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Widths of the actor and critic MLPs."""
+    temperature: float = 1.0
+    """Base policy temperature (the affect module may modulate it)."""
+    eval_envs: int = 64
+    """Worlds (one episode each) in the post-training evaluation."""
+    affect_channels: tuple[str, ...] = field(default=("hunger",))
+    """Affect channels of the agent."""
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_steps // self.batch_size
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field for impossible settings."""
+        positive_ints = [
+            "num_envs",
+            "num_steps",
+            "total_steps",
+            "update_epochs",
+            "num_minibatches",
+            "eval_envs",
+        ]
+        for name in positive_ints:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"agent.{name} must be a positive int, got {v!r}")
+        for name in ["learning_rate", "temperature", "max_grad_norm"]:
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not v > 0:
+                raise ValueError(f"agent.{name} must be a positive number, got {v!r}")
+        for name in ["gamma", "gae_lambda"]:
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not 0 <= v <= 1:
+                raise ValueError(f"agent.{name} must lie in [0, 1], got {v!r}")
+        if self.batch_size % self.num_minibatches:
+            raise ValueError(
+                f"agent.num_minibatches={self.num_minibatches} must divide "
+                f"num_envs*num_steps={self.batch_size}"
+            )
+        if self.num_updates < 1:
+            raise ValueError(
+                f"agent.total_steps={self.total_steps} is less than one update "
+                f"(num_envs*num_steps={self.batch_size})"
+            )
+        if not self.hidden or any(not isinstance(h, int) or h <= 0 for h in self.hidden):
+            raise ValueError(f"agent.hidden must be positive ints, got {self.hidden!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Advantage estimation (unbatched; vmap at the call site)
+# --------------------------------------------------------------------------------------
+def gae(
+    r_t: jnp.ndarray,
+    v_t: jnp.ndarray,
+    v_tp1: jnp.ndarray,
+    discount_t: jnp.ndarray,
+    done_t: jnp.ndarray,
+    lambda_: float,
+) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Generalised advantage estimation for one trajectory (Schulman et al. 2016).
+
+    Args:
+        r_t: ``(T,)`` reward of step ``t``.
+        v_t: ``(T,)`` value of the state acted in at step ``t``.
+        v_tp1: ``(T,)`` value of the state the step reached, *before* any reset: already
+            without the learned part where the episode terminated, and the bootstrap
+            value of the final observation where it was truncated.
+        discount_t: ``(T,)`` discount ``gamma`` applied to ``v_tp1``.
+        done_t: ``(T,)`` 1 where an episode ended at step ``t`` (terminated or
+            truncated): the next entry belongs to a new episode, so the trace stops.
+        lambda_: GAE lambda.
+
+    Returns:
+        ``(advantages, returns)``, both ``(T,)``, with ``returns = advantages + v_t``.
+    """
+    chex_shape = r_t.shape
+    if not (v_t.shape == v_tp1.shape == discount_t.shape == done_t.shape == chex_shape):
+        raise ValueError(
+            f"gae: shapes differ r_t{r_t.shape} v_t{v_t.shape} v_tp1{v_tp1.shape} "
+            f"discount_t{discount_t.shape} done_t{done_t.shape}"
+        )
+    delta = r_t + discount_t * v_tp1 - v_t
+    trace = discount_t * lambda_ * (1.0 - done_t)
+
+    def body(carry, xs):
+        d, c = xs
+        adv = d + c * carry
+        return adv, adv
+
+    _, adv = jax.lax.scan(body, jnp.zeros((), delta.dtype), (delta, trace), reverse=True)
+    return adv, adv + v_t
+
+
+# --------------------------------------------------------------------------------------
+# State carried through training
+# --------------------------------------------------------------------------------------
+@struct.dataclass
+class RunnerState:
+    params: Any
+    opt_state: Any
+    env_state: Any  # world state, batched (N,)
+    obs: jnp.ndarray  # (N, D) f32
+    aff_state: Any  # affect channel states, batched (N,)
+    aff: AffectOutput  # affect outputs for the current observation, batched (N,)
+    ep_return: jnp.ndarray  # (N,) extrinsic return so far
+    ep_length: jnp.ndarray  # (N,) int32
+    prev_value: jnp.ndarray  # (N,) value of the previous decision (for the TD signal)
+    prev_reward: jnp.ndarray  # (N,) reward of the previous step
+    prev_done: jnp.ndarray  # (N,) bool
+    key: jax.Array
+
+
+@struct.dataclass
+class Transition:
+    obs: jnp.ndarray  # (N, D)
+    feelings: jnp.ndarray  # (N, F)
+    temperature: jnp.ndarray  # (N,) total temperature used to act
+    action: jnp.ndarray  # (N,) int32
+    log_prob: jnp.ndarray  # (N,)
+    value: jnp.ndarray  # (N,) Phi + U
+    marker: jnp.ndarray  # (N,) Phi of the state acted in
+    reward: jnp.ndarray  # (N,) world + felt reward
+    discount: jnp.ndarray  # (N,) modulated gamma
+    terminated: jnp.ndarray  # (N,) bool
+    done: jnp.ndarray  # (N,) bool
+    next_obs: jnp.ndarray  # (N, D) pre-reset observation
+    next_feelings: jnp.ndarray  # (N, F) feelings of the pre-reset state
+    next_marker: jnp.ndarray  # (N,) Phi of the pre-reset state
+    # for metrics only
+    world_reward: jnp.ndarray  # (N,)
+    felt_reward: jnp.ndarray  # (N,)
+    energy: jnp.ndarray  # (N,)
+    starved: jnp.ndarray  # (N,) bool
+    finished_return: jnp.ndarray  # (N,) extrinsic return of an episode that ended here
+    finished_length: jnp.ndarray  # (N,)
+
+
+@dataclass(frozen=True)
+class Static:
+    """What a compiled training program closes over (never traced)."""
+
+    world: World
+    network: ActorCritic
+    module: AffectModule
+    config: AgentConfig
+    optimizer: Any
+
+
+def network_input(obs: jnp.ndarray, feelings: jnp.ndarray) -> jnp.ndarray:
+    return jnp.concatenate([obs, feelings], axis=-1)
+
+
+def policy_value(static: Static, params, obs, aff: AffectOutput):
+    """Tempered logits ``(..., A)``, total temperature ``(...)`` and value ``(...)``."""
+    logits, u = static.network.apply(params, network_input(obs, aff.feelings))
+    temperature = static.config.temperature * aff.temperature
+    return logits / temperature[..., None], temperature, aff.marker + u
+
+
+def _squeeze_agent(tree):
+    return jax.tree_util.tree_map(lambda x: x[:, 0], tree)
+
+
+def observe(static: Static, affect_params, signals, gains):
+    """Affect state and outputs of fresh bodies (batched over worlds)."""
+    module = static.module
+    n = signals.energy.shape[0]
+    state0 = jax.vmap(lambda _: module.init(affect_params))(jnp.arange(n))
+    learning = jax.vmap(lambda _: LearningSignals.zeros())(jnp.arange(n))
+    return jax.vmap(module.step, (None, 0, 0, 0, None))(
+        affect_params, state0, signals, learning, gains
+    )
+
+
+def env_step(static: Static, world_params, affect_params, gains, runner: RunnerState, _):
+    """One step in every world: act, step the world, feel. Returns ``(runner, Transition)``."""
+    world, module, cfg = static.world, static.module, static.config
+    key, k_act, k_step = jax.random.split(runner.key, 3)
+    n = runner.obs.shape[0]
+    logits, temperature, value = policy_value(static, runner.params, runner.obs, runner.aff)
+    action = jax.random.categorical(k_act, logits)
+    log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
+    # The most recent TD error the agent can compute (of the previous transition).
+    td_prev = (
+        runner.prev_reward
+        + cfg.gamma * jnp.where(runner.prev_done, 0.0, value)
+        - (runner.prev_value)
+    )
+    obs, env_state, reward, terminated, truncated, info = jax.vmap(world.step, (0, 0, 0, None))(
+        jax.random.split(k_step, n), runner.env_state, action[:, None], world_params
+    )
+    reward, terminated, truncated = reward[:, 0], terminated[:, 0], truncated[:, 0]
+    done = info["done"]
+    sig_step = _squeeze_agent(info["signals"])
+    learning = LearningSignals(reward=reward, td_error=td_prev)
+    aff_state, aff_tr = jax.vmap(module.step, (None, 0, 0, 0, None))(
+        affect_params, runner.aff_state, sig_step, learning, gains
+    )
+    fresh_state, fresh = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
+    aff_state = jax.vmap(reset_where)(done, fresh_state, aff_state)
+    aff_next = jax.vmap(reset_where)(done, fresh, aff_tr)
+    total_reward = reward + aff_tr.reward
+    ep_return = runner.ep_return + reward
+    ep_length = runner.ep_length + 1
+    transition = Transition(
+        obs=runner.obs,
+        feelings=runner.aff.feelings,
+        temperature=temperature,
+        action=action,
+        log_prob=log_prob,
+        value=value,
+        marker=runner.aff.marker,
+        reward=total_reward,
+        discount=cfg.gamma * runner.aff.discount,
+        terminated=terminated,
+        done=done,
+        next_obs=info["final_observation"][:, 0],
+        next_feelings=aff_tr.feelings,
+        next_marker=aff_tr.marker,
+        world_reward=reward,
+        felt_reward=aff_tr.reward,
+        energy=sig_step.energy,
+        starved=sig_step.starved,
+        finished_return=jnp.where(done, ep_return, 0.0),
+        finished_length=jnp.where(done, ep_length, 0),
+    )
+    runner = runner.replace(
+        env_state=env_state,
+        obs=obs[:, 0],
+        aff_state=aff_state,
+        aff=aff_next,
+        ep_return=jnp.where(done, 0.0, ep_return),
+        ep_length=jnp.where(done, 0, ep_length),
+        prev_value=value,
+        prev_reward=total_reward,
+        prev_done=done,
+        key=key,
+    )
+    return runner, transition
+
+
+def collect(static: Static, world_params, affect_params, gains, runner: RunnerState):
+    """Roll out ``num_steps`` in every world. Returns ``(runner, Transition (T, N, ...))``."""
+    step = partial(env_step, static, world_params, affect_params, gains)
+    return jax.lax.scan(step, runner, None, length=static.config.num_steps)
+
+
+def advantages(static: Static, params, traj: Transition):
+    """Bootstrap values of the reached states and GAE, ``(T, N)`` each."""
+    _, u_next = static.network.apply(params, network_input(traj.next_obs, traj.next_feelings))
+    v_tp1 = traj.next_marker + jnp.where(traj.terminated, 0.0, u_next)
+    gae_fn = jax.vmap(partial(gae, lambda_=static.config.gae_lambda), in_axes=1, out_axes=1)
+    return gae_fn(traj.reward, traj.value, v_tp1, traj.discount, traj.done.astype(jnp.float32))
+
+
+def ppo_loss(static: Static, params, batch: Transition, adv, targets):
+    """Clipped PPO loss for a minibatch. Returns ``(loss, aux dict)``."""
+    cfg = static.config
+    logits, u = static.network.apply(params, network_input(batch.obs, batch.feelings))
+    logits = logits / batch.temperature[:, None]
+    log_pi = jax.nn.log_softmax(logits)
+    log_prob = jnp.take_along_axis(log_pi, batch.action[:, None], -1)[:, 0]
+    value = batch.marker + u
+    v_clipped = batch.value + jnp.clip(value - batch.value, -cfg.clip_eps, cfg.clip_eps)
+    value_loss = 0.5 * jnp.maximum((value - targets) ** 2, (v_clipped - targets) ** 2).mean()
+    ratio = jnp.exp(log_prob - batch.log_prob)
+    norm_adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    policy_loss = -jnp.minimum(
+        ratio * norm_adv, jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * norm_adv
+    ).mean()
+    entropy = -(jnp.exp(log_pi) * log_pi).sum(-1).mean()
+    loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
+    approx_kl = ((ratio - 1) - jnp.log(ratio)).mean()
+    return loss, {
+        "losses/policy": policy_loss,
+        "losses/value": value_loss,
+        "losses/entropy": entropy,
+        "losses/approx_kl": approx_kl,
+    }
+
+
+def update(static: Static, runner: RunnerState, traj: Transition, adv, targets):
+    """``update_epochs`` passes of minibatch PPO over one rollout."""
+    cfg = static.config
+    batch_size = cfg.batch_size
+    flat = jax.tree_util.tree_map(lambda x: x.reshape((batch_size,) + x.shape[2:]), traj)
+    adv, targets = adv.reshape(batch_size), targets.reshape(batch_size)
+    grad_fn = jax.value_and_grad(partial(ppo_loss, static), has_aux=True)
+
+    def minibatch(carry, idx):
+        params, opt_state = carry
+        mb = jax.tree_util.tree_map(lambda x: x[idx], flat)
+        (_, aux), grads = grad_fn(params, mb, adv[idx], targets[idx])
+        updates, opt_state = static.optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), aux
+
+    def epoch(carry, key):
+        perm = jax.random.permutation(key, batch_size).reshape(cfg.num_minibatches, -1)
+        return jax.lax.scan(minibatch, carry, perm)
+
+    key, k_perm = jax.random.split(runner.key)
+    (params, opt_state), aux = jax.lax.scan(
+        epoch, (runner.params, runner.opt_state), jax.random.split(k_perm, cfg.update_epochs)
+    )
+    aux = jax.tree_util.tree_map(jnp.mean, aux)
+    return runner.replace(params=params, opt_state=opt_state, key=key), aux
+
+
+def rollout_metrics(traj: Transition, setpoint: float) -> dict[str, jnp.ndarray]:
+    """Scalar metrics of one rollout (NaN where no episode finished)."""
+    n_done = traj.done.sum()
+    mean_done = lambda x: jnp.where(n_done > 0, x.sum() / jnp.maximum(n_done, 1), jnp.nan)
+    alive = ~traj.starved
+    return {
+        "charts/episode_return": mean_done(traj.finished_return),
+        "charts/episode_length": mean_done(traj.finished_length.astype(jnp.float32)),
+        "charts/survival": mean_done((traj.done & ~traj.terminated).astype(jnp.float32)),
+        "affect/homeostatic_deviation": (jnp.abs(traj.energy - setpoint) * alive).sum()
+        / jnp.maximum(alive.sum(), 1),
+        "affect/felt_reward": traj.felt_reward.mean(),
+        "charts/world_reward": traj.world_reward.mean(),
+    }
+
+
+def make_optimizer(config: AgentConfig):
+    num_updates = config.num_updates
+    steps_per_update = config.update_epochs * config.num_minibatches
+
+    def schedule(count):
+        frac = 1.0 - (count // steps_per_update) / num_updates
+        return config.learning_rate * frac
+
+    lr = schedule if config.anneal_lr else config.learning_rate
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+
+
+def make_static(world: World, config: AgentConfig) -> Static:
+    """Bundle the static parts of a training program."""
+    if world.num_agents != 1:
+        raise ValueError(
+            f"PPO training here handles single-agent worlds; {world.name} has "
+            f"{world.num_agents} agents"
+        )
+    if len(world.obs_shape) != 1:
+        raise ValueError(f"the agent expects flat observations, got shape {world.obs_shape}")
+    module = AffectModule(config.affect_channels)
+    network = ActorCritic(num_actions=world.num_actions, hidden=tuple(config.hidden))
+    return Static(world, network, module, config, make_optimizer(config))
+
+
+def input_dim(static: Static) -> int:
+    return static.world.obs_shape[0] + static.module.num_features
+
+
+def _setpoint(affect_params) -> float:
+    hunger = affect_params.get("hunger") if isinstance(affect_params, dict) else None
+    return hunger.setpoint if hunger is not None else HungerParams().setpoint
+
+
+def init_runner(static: Static, world_params, affect_params, gains, key, net_params):
+    """Reset ``num_envs`` worlds and the optimiser: the training state at step 0."""
+    n = static.config.num_envs
+    key, k_reset = jax.random.split(key)
+    obs, env_state = jax.vmap(static.world.reset, (0, None))(
+        jax.random.split(k_reset, n), world_params
+    )
+    aff_state, aff = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
+    zeros = jnp.zeros((n,), jnp.float32)
+    return RunnerState(
+        params=net_params,
+        opt_state=static.optimizer.init(net_params),
+        env_state=env_state,
+        obs=obs[:, 0],
+        aff_state=aff_state,
+        aff=aff,
+        ep_return=zeros,
+        ep_length=jnp.zeros((n,), jnp.int32),
+        prev_value=zeros,
+        prev_reward=zeros,
+        prev_done=jnp.ones((n,), bool),
+        key=key,
+    )
+
+
+def make_train(static: Static, world_params, affect_params):
+    """Return ``train(key, net_params, lesion) -> (RunnerState, metrics)``.
+
+    ``metrics`` maps names to ``(num_updates,)`` arrays (one value per update), plus
+    ``eval/*`` scalars from :func:`make_evaluate` under the post-training gains. The
+    function is pure: ``jax.jit(jax.vmap(train))`` runs many seeds and lesion conditions
+    in one program. Initialise ``net_params`` per seed outside the vmap.
+    """
+    setpoint = _setpoint(affect_params)
+    evaluate = make_evaluate(static, world_params, affect_params)
+
+    def train(key: jax.Array, net_params, lesion: LesionData):
+        gains = lesion.train_gains()
+        key, k_run, k_eval = jax.random.split(key, 3)
+        runner = init_runner(static, world_params, affect_params, gains, k_run, net_params)
+
+        def one_update(runner, _):
+            runner, traj = collect(static, world_params, affect_params, gains, runner)
+            adv, targets = advantages(static, runner.params, traj)
+            runner, losses = update(static, runner, traj, adv, targets)
+            return runner, {**rollout_metrics(traj, setpoint), **losses}
+
+        runner, metrics = jax.lax.scan(one_update, runner, None, length=static.config.num_updates)
+        metrics.update(evaluate(k_eval, runner.params, lesion.eval_gains()))
+        return runner, metrics
+
+    return train
+
+
+def make_evaluate(static: Static, world_params, affect_params):
+    """Return ``evaluate(key, net_params, gains) -> dict`` of ``eval/*`` scalars.
+
+    Runs one episode in each of ``eval_envs`` worlds (up to the world's time limit) with
+    the stochastic policy and frozen parameters; only each world's first episode counts.
+    """
+    cfg = static.config
+    n = cfg.eval_envs
+    horizon = int(world_params.time_limit)
+    setpoint = _setpoint(affect_params)
+
+    def evaluate(key, net_params, gains):
+        key, k_reset = jax.random.split(key)
+        obs, env_state = jax.vmap(static.world.reset, (0, None))(
+            jax.random.split(k_reset, n), world_params
+        )
+        aff_state, aff = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
+
+        def step(carry, k):
+            obs, env_state, aff_state, aff, active, ret, length, starved, dev = carry
+            k_act, k_step = jax.random.split(k)
+            logits, _, _ = policy_value(static, net_params, obs, aff)
+            action = jax.random.categorical(k_act, logits)
+            obs, env_state, reward, term, trunc, info = jax.vmap(
+                static.world.step, (0, 0, 0, None)
+            )(jax.random.split(k_step, n), env_state, action[:, None], world_params)
+            sig = _squeeze_agent(info["signals"])
+            learning = LearningSignals(reward=reward[:, 0], td_error=jnp.zeros((n,)))
+            aff_state, aff_tr = jax.vmap(static.module.step, (None, 0, 0, 0, None))(
+                affect_params, aff_state, sig, learning, gains
+            )
+            ret = ret + active * reward[:, 0]
+            length = length + active
+            starved = starved | (active & term[:, 0])
+            dev = dev + active * jnp.abs(sig.energy - setpoint) * ~sig.starved
+            active = active & ~info["done"]
+            return (
+                obs[:, 0],
+                env_state,
+                aff_state,
+                aff_tr,
+                active,
+                ret,
+                length,
+                starved,
+                dev,
+            ), None
+
+        zeros = jnp.zeros((n,), jnp.float32)
+        carry = (
+            obs[:, 0],
+            env_state,
+            aff_state,
+            aff,
+            jnp.ones((n,), bool),
+            zeros,
+            zeros,
+            jnp.zeros((n,), bool),
+            zeros,
+        )
+        carry, _ = jax.lax.scan(step, carry, jax.random.split(key, horizon))
+        _, _, _, _, _, ret, length, starved, dev = carry
+        return {
+            "eval/episode_return": ret.mean(),
+            "eval/survival": 1.0 - starved.mean(),
+            "eval/episode_length": length.mean(),
+            "eval/homeostatic_deviation": (dev / jnp.maximum(length, 1)).mean(),
+        }
+
+    return evaluate
