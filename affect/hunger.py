@@ -11,10 +11,10 @@ and the reward of a transition ``h_t -> h_{t+1}`` is drive reduction
     r = D(h_t) - D(h_{t+1})             (their eq. 2).
 
 The default set-point is full energy: a drive calibrated for scarcity, where storing
-energy keeps an animal alive. (With a set-point below the cap, the felt reward punishes
-eating when nearly full, which in the scarce ``Foraging-v0`` made intact agents starve
-more often than lesioned ones.) Under abundance with an overeating cost the same drive
-can misfire.
+energy keeps an animal alive. With a set-point below the cap, the felt reward punishes
+eating when nearly full; in the scarce ``Foraging-v0`` (a one-seed check at 1 M steps)
+that made intact agents starve more often than lesioned ones. Under abundance with an
+overeating cost, the scarcity-calibrated drive can misfire instead.
 
 Outputs (per agent):
 

@@ -1,0 +1,1 @@
+"""affectlab experiments: specs, runner, tidy results, statistics, figures and the CLI."""

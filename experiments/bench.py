@@ -1,0 +1,140 @@
+"""Benchmarks (a script, not a test): world and training throughput.
+
+Compile time is measured apart (``lower().compile()``), every timing calls
+``block_until_ready``, and each measurement is repeated (median, min, max reported).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+WORLD_ENVS = (1, 64, 1024, 8192)
+
+
+def _time(compiled, args, repeats: int) -> list[float]:
+    import jax
+
+    jax.block_until_ready(compiled(*args))  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _record(name, num_envs, steps, compile_s, times) -> dict[str, Any]:
+    import jax
+
+    rates = [steps / t for t in times]
+    return {
+        "name": name,
+        "num_envs": num_envs,
+        "env_steps_per_s": statistics.median(rates),
+        "env_steps_per_s_min": min(rates),
+        "env_steps_per_s_max": max(rates),
+        "repeats": len(times),
+        "steps_per_call": steps,
+        "compile_s": compile_s,
+        "device": str(jax.devices()[0]),
+        "jax_version": jax.__version__,
+    }
+
+
+def bench_world(world_id: str, num_envs: int, repeats: int = 5) -> dict[str, Any]:
+    """Random-action rollout of ``num_envs`` worlds with auto-reset, in one ``lax.scan``."""
+    import jax
+
+    from worlds.registry import make
+
+    world, params = make(world_id)
+    horizon = int(min(20_000, max(200, 4_000_000 // num_envs)))
+
+    def rollout(key):
+        k_reset, k_run = jax.random.split(key)
+        _, state = jax.vmap(world.reset, (0, None))(jax.random.split(k_reset, num_envs), params)
+
+        def body(state, k):
+            k_act, k_step = jax.random.split(k)
+            action = jax.random.randint(k_act, (num_envs, world.num_agents), 0, world.num_actions)
+            _, state, reward, *_ = jax.vmap(world.step, (0, 0, 0, None))(
+                jax.random.split(k_step, num_envs), state, action, params
+            )
+            return state, reward.sum()
+
+        _, rewards = jax.lax.scan(body, state, jax.random.split(k_run, horizon))
+        return rewards.sum()
+
+    key = jax.random.PRNGKey(0)
+    t0 = time.perf_counter()
+    compiled = jax.jit(rollout).lower(key).compile()
+    compile_s = time.perf_counter() - t0
+    times = _time(compiled, (key,), repeats)
+    return _record(f"world/{world_id}", num_envs, horizon * num_envs, compile_s, times)
+
+
+def bench_train(world_id: str, total_steps: int, repeats: int = 3) -> dict[str, Any]:
+    """PPO training of one seed with the default agent (affect module on)."""
+    import dataclasses
+
+    import jax
+
+    from affect.lesion import INTACT
+    from affect.networks import init_params
+    from affect.ppo import AgentConfig, input_dim, make_static, make_train
+    from worlds.registry import make
+
+    world, params = make(world_id)
+    config = dataclasses.replace(AgentConfig(), total_steps=total_steps)
+    static = make_static(world, config)
+    train = make_train(static, params, static.module.default_params())
+    net = init_params(static.network, jax.random.PRNGKey(1), input_dim(static))
+    lesion = INTACT.to_data(static.module.channel_names)
+    key = jax.random.PRNGKey(0)
+    fn = jax.jit(lambda k, p, les: train(k, p, les)[1])
+    t0 = time.perf_counter()
+    compiled = fn.lower(key, net, lesion).compile()
+    compile_s = time.perf_counter() - t0
+    times = _time(compiled, (key, net, lesion), repeats)
+    steps = config.num_updates * config.batch_size
+    return _record(f"train/ppo/{world_id}", config.num_envs, steps, compile_s, times)
+
+
+def run_bench(
+    world_id: str = "Foraging-v0",
+    quick: bool = False,
+    json_path: str | Path | None = None,
+    echo=print,
+) -> list[dict[str, Any]]:
+    """Run all benchmarks, print a table, optionally write JSON records."""
+    records = []
+    envs = (1, 64, 1024) if quick else WORLD_ENVS
+    for n in envs:
+        rec = bench_world(world_id, n, repeats=3 if quick else 5)
+        records.append(rec)
+        echo(_row(rec))
+    rec = bench_train(
+        world_id, total_steps=131_072 if quick else 524_288, repeats=2 if quick else 3
+    )
+    records.append(rec)
+    echo(_row(rec))
+    if json_path is not None:
+        meta = {"machine": platform.platform(), "processor": platform.processor()}
+        for r in records:
+            r.update(meta)
+        Path(json_path).write_text(json.dumps(records, indent=2) + "\n")
+        echo(f"wrote {json_path}")
+    return records
+
+
+def _row(r: dict[str, Any]) -> str:
+    return (
+        f"{r['name']:<28} envs={r['num_envs']:>5}  {r['env_steps_per_s'] / 1e6:8.3f} M steps/s "
+        f"(min {r['env_steps_per_s_min'] / 1e6:.3f}, max {r['env_steps_per_s_max'] / 1e6:.3f}, "
+        f"n={r['repeats']})  compile {r['compile_s']:.1f}s  [{r['device']}]"
+    )

@@ -1,0 +1,455 @@
+"""The runner: validated spec -> jobs -> tidy results, manifest and figure.
+
+Runs that compile to the same shapes are grouped into *jobs*; a job ``vmap``s over
+its seeds x lesion conditions in one compiled program (``jit(vmap(train))``), with each
+seed's parameters initialised outside the vmap. On CPU the runner starts one worker
+process per core, each with one XLA thread, and hands every worker one seed at a time
+(vmap over seeds gains nothing on a small CPU; processes do). On an accelerator it runs
+all seeds in one job in this process.
+
+Every job has a wall-clock timeout. Finished jobs are written atomically as
+``jobs/*.npz`` in a staging folder next to the output; the output folder appears only
+when the whole experiment has finished (a failed run leaves nothing behind).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from functools import partial
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.spec import ExperimentSpec
+
+SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+class RunnerError(RuntimeError):
+    """A job failed or timed out."""
+
+
+# --------------------------------------------------------------------------------------
+# One job (runs in a worker process or in this process)
+# --------------------------------------------------------------------------------------
+_COMPILED: dict[str, Any] = {}
+
+
+def _job_key(spec: ExperimentSpec, num_seeds: int) -> str:
+    d = spec.to_dict()
+    d.pop("seeds")
+    return json.dumps(d, sort_keys=True, default=str) + f"|{num_seeds}"
+
+
+def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
+    """Train ``len(seeds) x len(conditions)`` runs in one compiled program.
+
+    Returns a dict with ``metrics`` (name -> array ``(S, C, U)`` per update or ``(S, C)``
+    for ``eval/*``), ``compile_s`` and ``run_s``.
+    """
+    import jax
+
+    from affect.lesion import stack_lesions
+    from affect.networks import init_params
+    from affect.ppo import input_dim, make_static, make_train
+    from worlds.registry import make
+
+    world, world_params = make(spec.world)
+    world_params = world_params.replace(**spec.world_params)
+    static = make_static(world, spec.agent_config())
+    affect_params = static.module.default_params()
+    lesions = stack_lesions(list(spec.conditions), static.module.channel_names)
+    n_s, n_c = len(seeds), len(spec.conditions)
+
+    init = jax.jit(partial(init_params, static.network, input_dim=input_dim(static)))
+    train_keys, params = [], []
+    for seed in seeds:  # outside the vmap: batched QR can deadlock XLA:CPU
+        k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))
+        params.append(init(k_init))
+        train_keys.append(k_train)
+    stack = lambda xs: jax.tree_util.tree_map(lambda *a: jax.numpy.stack(a), *xs)
+    rep = lambda x: jax.numpy.repeat(x, n_c, axis=0)  # seed-major: (s0c0, s0c1, s1c0, ...)
+    keys = rep(jax.numpy.stack(train_keys))
+    params = jax.tree_util.tree_map(rep, stack(params))
+    lesion_b = jax.tree_util.tree_map(
+        lambda x: jax.numpy.tile(x, (n_s,) + (1,) * (x.ndim - 1)), lesions
+    )
+
+    cache_key = _job_key(spec, n_s)
+    t0 = time.perf_counter()
+    if cache_key not in _COMPILED:
+        train = make_train(static, world_params, affect_params)
+        fn = jax.jit(jax.vmap(lambda k, p, les: train(k, p, les)[1]))
+        _COMPILED[cache_key] = fn.lower(keys, params, lesion_b).compile()
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    metrics = jax.block_until_ready(_COMPILED[cache_key](keys, params, lesion_b))
+    run_s = time.perf_counter() - t0
+    metrics = {k: np.asarray(v).reshape((n_s, n_c) + np.shape(v)[1:]) for k, v in metrics.items()}
+    return {
+        "seeds": list(seeds),
+        "metrics": metrics,
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "device": str(jax.devices()[0]),
+    }
+
+
+def _worker_main(conn) -> None:
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        job_id, spec, seeds = msg
+        try:
+            conn.send((job_id, "ok", run_job(spec, seeds)))
+        except BaseException:  # noqa: BLE001 - report everything to the parent
+            conn.send((job_id, "error", traceback.format_exc()))
+
+
+# --------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------
+class Progress:
+    """Prints ``[done/total runs] elapsed, ~left`` lines to stderr."""
+
+    def __init__(self, total_runs: int, label: str, enabled: bool = True):
+        self.total, self.done, self.label, self.enabled = total_runs, 0, label, enabled
+        self.t0 = time.perf_counter()
+        self.last_print = 0.0
+
+    def _fmt(self, s: float) -> str:
+        return f"{int(s // 60)}m{int(s % 60):02d}s"
+
+    def report(self, extra: str = "") -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        left = ""
+        if 0 < self.done < self.total:
+            left = f", ~{self._fmt(elapsed / self.done * (self.total - self.done))} left"
+        print(
+            f"[{self.label}] {self.done}/{self.total} runs, {self._fmt(elapsed)} elapsed{left}"
+            + (f" {extra}" if extra else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+        self.last_print = time.perf_counter()
+
+    def advance(self, runs: int) -> None:
+        self.done += runs
+        self.report()
+
+    def heartbeat(self, every: float = 20.0) -> None:
+        if time.perf_counter() - self.last_print > every:
+            self.report("(compiling/training)")
+
+
+# --------------------------------------------------------------------------------------
+# Scheduling
+# --------------------------------------------------------------------------------------
+def _save_job(job_dir: Path, result: dict[str, Any]) -> None:
+    name = (
+        "seeds-" + "-".join(f"{s:05d}" for s in result["seeds"][:1]) + f"-n{len(result['seeds'])}"
+    )
+    arrays = {f"m::{k}": v for k, v in result["metrics"].items()}
+    arrays["seeds"] = np.asarray(result["seeds"])
+    fd, tmp = tempfile.mkstemp(dir=job_dir, suffix=".npz.tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, job_dir / f"{name}.npz")
+
+
+def _run_in_process(spec, jobs, on_done) -> None:
+    for seeds in jobs:
+        on_done(run_job(spec, seeds))
+
+
+def _run_in_workers(spec, jobs, workers: int, timeout_s: float, on_done, progress) -> None:
+    ctx = mp.get_context("spawn")
+    old = os.environ.get("XLA_FLAGS")
+    os.environ["XLA_FLAGS"] = f"{old or ''} {SINGLE_THREAD_XLA}".strip()
+    procs: dict[int, tuple[Any, Any]] = {}
+    try:
+        for w in range(workers):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            p.start()
+            procs[w] = (p, parent)
+    finally:
+        if old is None:
+            os.environ.pop("XLA_FLAGS", None)
+        else:
+            os.environ["XLA_FLAGS"] = old
+    pending = list(enumerate(jobs))
+    busy: dict[int, tuple[int, list[int], float]] = {}  # worker -> (job id, seeds, start)
+    try:
+        while pending or busy:
+            for w, (_, conn) in procs.items():
+                if w not in busy and pending:
+                    job_id, seeds = pending.pop(0)
+                    conn.send((job_id, spec, seeds))
+                    busy[w] = (job_id, seeds, time.perf_counter())
+            ready = wait([procs[w][1] for w in busy], timeout=1.0)
+            for w in list(busy):
+                proc, conn = procs[w]
+                if conn in ready:
+                    try:
+                        _, status, payload = conn.recv()
+                    except EOFError:
+                        raise RunnerError(
+                            f"worker for seeds {busy[w][1]} died (exit code {proc.exitcode})"
+                        ) from None
+                    if status != "ok":
+                        raise RunnerError(f"job for seeds {busy[w][1]} failed:\n{payload}")
+                    del busy[w]
+                    on_done(payload)
+                elif time.perf_counter() - busy[w][2] > timeout_s:
+                    proc.kill()
+                    raise RunnerError(
+                        f"job for seeds {busy[w][1]} exceeded its timeout of {timeout_s:.0f}s "
+                        "(raise spec.timeout_s or --timeout if the machine is just slow)"
+                    )
+                elif not proc.is_alive():
+                    raise RunnerError(
+                        f"worker for seeds {busy[w][1]} died (exit code {proc.exitcode})"
+                    )
+            progress.heartbeat()
+    finally:
+        for _proc, conn in procs.values():
+            try:
+                conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for proc, _ in procs.values():
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+
+
+def default_workers() -> int:
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return 0
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+def tidy(spec: ExperimentSpec, results: list[dict[str, Any]], stamp: str):
+    """Long-format table: one row per seed x condition x step x metric."""
+    import pandas as pd
+
+    cfg = spec.agent_config()
+    batch = cfg.batch_size
+    final_step = cfg.num_updates * batch
+    frames = []
+    for res in results:
+        for name, arr in res["metrics"].items():
+            n_s, n_c = arr.shape[:2]
+            if arr.ndim == 3:
+                n_u = arr.shape[2]
+                steps = (np.arange(n_u) + 1) * batch
+            else:
+                n_u, steps, arr = 1, np.array([final_step]), arr[..., None]
+            s_idx, c_idx, u_idx = np.meshgrid(
+                np.arange(n_s), np.arange(n_c), np.arange(n_u), indexing="ij"
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "seed": np.asarray(res["seeds"])[s_idx.ravel()],
+                        "condition": np.asarray([c.name for c in spec.conditions])[c_idx.ravel()],
+                        "onset": np.asarray([c.onset for c in spec.conditions])[c_idx.ravel()],
+                        "step": steps[u_idx.ravel()],
+                        "metric": name,
+                        "value": arr.ravel().astype(float),
+                    }
+                )
+            )
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(0, "world", spec.world)
+    df.insert(0, "experiment", spec.name)
+    df.insert(0, "run", [f"{spec.world}__{spec.name}__{s}__{stamp}" for s in df["seed"].to_numpy()])
+    order = {c.name: i for i, c in enumerate(spec.conditions)}
+    df["_order"] = df["condition"].map(order)
+    df = df.sort_values(["_order", "seed", "metric", "step"], ignore_index=True)
+    return df.drop(columns="_order")
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in [
+        "affectlab",
+        "jax",
+        "jaxlib",
+        "flax",
+        "optax",
+        "chex",
+        "numpy",
+        "gymnasium",
+        "pandas",
+        "matplotlib",
+        "seaborn",
+    ]:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def git_revision() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {"revision": None, "dirty": None}
+    if rev.returncode != 0:
+        return {"revision": None, "dirty": None}
+    return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------
+def run_experiment(
+    spec: ExperimentSpec,
+    out_dir: str | Path,
+    workers: int | None = None,
+    seeds_per_job: int | None = None,
+    figures: bool = True,
+    progress: bool = True,
+) -> Path:
+    """Run ``spec`` and write ``results.csv``, ``manifest.json`` and the figure to ``out_dir``.
+
+    Args:
+        spec: the experiment (validated here, before anything is created or compiled).
+        out_dir: output folder; replaced atomically when the run succeeds.
+        workers: worker processes (0: run in this process). Default: one per core on CPU,
+            0 on an accelerator.
+        seeds_per_job: seeds vmapped together in one job. Default: 1 with workers, all
+            seeds without.
+        figures: also draw the figure.
+        progress: print progress to stderr.
+
+    Returns:
+        The output folder.
+    """
+    spec.validate()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"--out {out_dir} exists and is not a folder")
+    if workers is None:
+        workers = default_workers()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"workers must be an int >= 0, got {workers!r}")
+    seeds = spec.seed_list()
+    if seeds_per_job is None:
+        seeds_per_job = 1 if workers > 0 else len(seeds)
+    if isinstance(seeds_per_job, bool) or not isinstance(seeds_per_job, int) or seeds_per_job < 1:
+        raise ValueError(f"seeds_per_job must be a positive int, got {seeds_per_job!r}")
+    jobs = [seeds[i : i + seeds_per_job] for i in range(0, len(seeds), seeds_per_job)]
+    workers = min(workers, len(jobs))
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    started = time.time()
+    try:
+        job_dir = stage / "jobs"
+        job_dir.mkdir()
+        n_cond = len(spec.conditions)
+        bar = Progress(len(seeds) * n_cond, spec.name, progress)
+        bar.report(f"({len(jobs)} jobs, {workers or 'no'} worker processes)")
+        results: list[dict[str, Any]] = []
+
+        def on_done(result):
+            _save_job(job_dir, result)
+            results.append(result)
+            bar.advance(len(result["seeds"]) * n_cond)
+
+        if workers == 0:
+            _run_in_process(spec, jobs, on_done)
+        else:
+            _run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)
+        results.sort(key=lambda r: r["seeds"][0])
+        df = tidy(spec, results, stamp)
+        df.to_csv(stage / "results.csv", index=False)
+        manifest = {
+            "experiment": spec.name,
+            "spec": spec.to_dict(),
+            "versions": versions(),
+            "git": git_revision(),
+            "seeds": seeds,
+            "runs": sorted(df["run"].unique().tolist()),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+            "device": results[0]["device"] if results else None,
+            "workers": workers,
+            "timings": {
+                "total_s": time.time() - started,
+                "jobs": [
+                    {"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"]}
+                    for r in results
+                ],
+            },
+        }
+        _write_json(stage / "manifest.json", manifest)
+        if figures:
+            from experiments.figures import draw
+
+            draw(stage)
+        _replace_dir(stage, out_dir)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst``, replacing an existing ``dst`` folder."""
+    if dst.exists():
+        trash = dst.parent / f".{dst.name}.old-{os.getpid()}"
+        os.replace(dst, trash)
+        os.replace(src, dst)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+def spec_summary(spec: ExperimentSpec) -> str:
+    cfg = spec.agent_config()
+    return (
+        f"{spec.name}: {spec.world}, conditions {[c.name for c in spec.conditions]}, "
+        f"{spec.seeds} seeds, {cfg.num_updates * cfg.batch_size:,} steps per run"
+    )
+
+
+__all__ = ["run_experiment", "run_job", "tidy", "RunnerError"]
