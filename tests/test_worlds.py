@@ -205,7 +205,7 @@ def test_starvation_terminates_and_time_limit_truncates(key):
     # time limit
     world, p = small_world(metabolic_cost=0.0, time_limit=3)
     _, state = world.reset(key, p)
-    for t in range(3):
+    for _ in range(3):
         _, state, r, term, trunc, info = world.step(key, state, jnp.array([UP]), p)
     assert bool(trunc[0]) and not bool(term[0]) and bool(info["done"])
     np.testing.assert_allclose(r, [p.alive_reward], atol=1e-6)
