@@ -271,9 +271,9 @@ def tidy(spec: ExperimentSpec, results: list[dict[str, Any]], stamp: str):
             frames.append(
                 pd.DataFrame(
                     {
-                        "seed": np.asarray(res["seeds"])[s_idx.ravel()],
                         "condition": np.asarray([c.name for c in spec.conditions])[c_idx.ravel()],
                         "onset": np.asarray([c.onset for c in spec.conditions])[c_idx.ravel()],
+                        "seed": np.asarray(res["seeds"])[s_idx.ravel()],
                         "step": steps[u_idx.ravel()],
                         "metric": name,
                         "value": arr.ravel().astype(float),

@@ -1,0 +1,173 @@
+"""Specs, runner, results, figure and CLI on tiny experiments."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affect import Lesion
+from affect.ppo import AgentConfig
+from experiments import runner as runner_mod
+from experiments.cli import main
+from experiments.runner import RunnerError, run_experiment
+from experiments.spec import ExperimentSpec, SpecError
+from experiments.stats import bootstrap_ci, bootstrap_diff_ci
+
+TINY_AGENT = AgentConfig(num_envs=8, num_steps=16, eval_envs=4)
+
+
+def tiny_spec(**kw):
+    base = dict(
+        name="tiny",
+        world="Foraging-v0",
+        conditions=(Lesion("intact"), Lesion("hunger-lesion", {"hunger": 0.0})),
+        seeds=2,
+        total_steps=8 * 16 * 3,
+        agent=TINY_AGENT,
+        world_params={"time_limit": 20},
+    )
+    base.update(kw)
+    return ExperimentSpec(**base)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"world": "Foragin-v0"}, "spec.world.*Did you mean 'Foraging-v0'"),
+        ({"conditions": (Lesion("x", {"hungre": 0.0}),)}, r"conditions\[0\].*unknown channel"),
+        ({"conditions": (Lesion("x", {"hunger": 2.0}),)}, r"conditions\[0\].*\[0, 1\]"),
+        ({"conditions": (Lesion("x", onset="later"),)}, r"conditions\[0\].*unknown onset"),
+        ({"conditions": ()}, "at least one"),
+        ({"conditions": (Lesion("a"), Lesion("a"))}, "unique"),
+        ({"seeds": 0}, "spec.seeds must be a positive int"),
+        ({"seeds": -3}, "spec.seeds"),
+        ({"total_steps": 0}, "spec.total_steps"),
+        ({"total_steps": 2.5}, "spec.total_steps"),
+        ({"world_params": {"food": 1.0}}, "no parameter 'food'"),
+        ({"timeout_s": 0}, "timeout_s"),
+        ({"agent": dataclasses.replace(TINY_AGENT, affect_channels=("fear",))}, "unknown affect"),
+    ],
+)
+def test_bad_specs_fail_before_anything_is_written(tmp_path, change, match):
+    spec = tiny_spec(**change)
+    with pytest.raises(SpecError, match=match):
+        run_experiment(spec, tmp_path / "out", workers=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_dir_that_is_a_file(tmp_path):
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        run_experiment(tiny_spec(), tmp_path / "out", workers=0)
+
+
+def test_failed_job_leaves_nothing_behind(tmp_path, monkeypatch):
+    def boom(spec, seeds):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(runner_mod, "run_job", boom)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_experiment(tiny_spec(), tmp_path / "out", workers=0, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_job_timeout_kills_the_worker_and_cleans_up(tmp_path):
+    spec = tiny_spec(timeout_s=0.5)
+    with pytest.raises(RunnerError, match="timeout"):
+        run_experiment(spec, tmp_path / "out", workers=1, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    run_experiment(tiny_spec(), out, workers=0, progress=False)
+    return out
+
+
+def test_results_are_tidy_with_manifest_and_figure(tiny_results):
+    df = pd.read_csv(tiny_results / "results.csv")
+    assert list(df.columns) == ["run", "experiment", "world", "condition", "onset", "seed",
+                                "step", "metric", "value"]
+    assert set(df["condition"]) == {"intact", "hunger-lesion"}
+    assert set(df["seed"]) == {0, 1}
+    # one row per seed x condition x step x metric
+    assert not df.duplicated(["seed", "condition", "step", "metric"]).any()
+    per_update = df[df["metric"] == "charts/survival"]
+    assert sorted(per_update["step"].unique()) == [128, 256, 384]
+    assert len(df[df["metric"] == "eval/survival"]) == 4
+    assert df["run"].str.startswith("Foraging-v0__tiny__").all()
+    manifest = json.loads((tiny_results / "manifest.json").read_text())
+    for key in ("spec", "versions", "git", "seeds", "timings", "device"):
+        assert key in manifest
+    assert manifest["spec"]["conditions"][1]["gains"] == {"hunger": 0.0}
+    assert manifest["versions"]["jax"]
+    for name in ("figure.png", "figure.pdf", "summary.csv"):
+        assert (tiny_results / name).stat().st_size > 0
+    assert (tiny_results / "jobs").is_dir()
+
+
+def test_lesion_removes_felt_reward_in_results(tiny_results):
+    df = pd.read_csv(tiny_results / "results.csv")
+    felt = df[df["metric"] == "affect/felt_reward"].groupby("condition")["value"]
+    assert felt.apply(lambda v: np.abs(v).sum())["hunger-lesion"] == 0.0
+    assert felt.apply(lambda v: np.abs(v).sum())["intact"] > 0.0
+
+
+def test_worker_processes_give_the_same_numbers(tmp_path, tiny_results):
+    out = run_experiment(tiny_spec(), tmp_path / "w", workers=2, progress=False, figures=False)
+    a = pd.read_csv(tiny_results / "results.csv").drop(columns="run")
+    b = pd.read_csv(out / "results.csv").drop(columns="run")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_rerun_replaces_the_output(tmp_path):
+    out = tmp_path / "o"
+    run_experiment(tiny_spec(seeds=1), out, workers=0, progress=False, figures=False)
+    (out / "stale.txt").write_text("old")
+    run_experiment(tiny_spec(seeds=1), out, workers=0, progress=False, figures=False)
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_errors_are_clear(capsys, tmp_path):
+    assert main(["run", "forage", "--quick"]) == 2
+    assert "Did you mean 'foraging'" in capsys.readouterr().err
+    assert main(["run", "foraging", "--quick", "--seeds", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "spec.seeds must be a positive int" in capsys.readouterr().err
+    assert main(["run", "foraging", "--steps", "-5", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
+    assert main(["figures", str(tmp_path / "nothing")]) == 2
+    assert main(["bench", "--world", "Nope-v0"]) == 2
+
+
+def test_cli_figures_redraws(tiny_results, capsys):
+    (tiny_results / "figure.png").unlink()
+    assert main(["figures", str(tiny_results)]) == 0
+    assert (tiny_results / "figure.png").exists()
+
+
+def test_python_dash_m_and_console_script_are_one_cli():
+    a = subprocess.run([sys.executable, "-m", "experiments", "list"], capture_output=True,
+                       text=True, timeout=120)
+    assert a.returncode == 0 and "Foraging-v0" in a.stdout and "hunger" in a.stdout
+    from importlib.metadata import entry_points
+
+    (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "affectlab"]
+    assert ep.value == "experiments.cli:main"
+
+
+# ---------------------------------------------------------------- statistics
+def test_bootstrap_ci():
+    est, lo, hi = bootstrap_ci([2.0, 2.0, 2.0])
+    assert est == lo == hi == 2.0
+    est, lo, hi = bootstrap_ci(np.arange(100.0))
+    assert est == 49.5 and lo < 49.5 < hi and hi - lo < 25
+    assert np.isnan(bootstrap_ci([])[0])
+    d, lo, hi = bootstrap_diff_ci(np.full(10, 3.0) + np.arange(10) * 0.01, np.full(10, 1.0))
+    assert lo > 0 and abs(d - 2.045) < 1e-9
