@@ -25,21 +25,26 @@ class ActorCritic(nn.Module):
     def __call__(self, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
         ortho = nn.initializers.orthogonal
         zeros = nn.initializers.zeros
-        a = x
-        for i, width in enumerate(self.hidden):
-            a = nn.Dense(
-                width, kernel_init=ortho(math.sqrt(2)), bias_init=zeros, name=f"actor_{i}"
-            )(a)
-            a = nn.tanh(a)
-        logits = nn.Dense(self.num_actions, kernel_init=ortho(0.01), bias_init=zeros, name="pi")(a)
-        c = x
-        for i, width in enumerate(self.hidden):
-            c = nn.Dense(
-                width, kernel_init=ortho(math.sqrt(2)), bias_init=zeros, name=f"critic_{i}"
-            )(c)
-            c = nn.tanh(c)
-        u = nn.Dense(1, kernel_init=ortho(1.0), bias_init=zeros, name="v")(c)
+        actor = _torso(x, self.hidden, "actor")
+        logits = nn.Dense(self.num_actions, kernel_init=ortho(0.01), bias_init=zeros, name="pi")(
+            actor
+        )
+        critic = _torso(x, self.hidden, "critic")
+        u = nn.Dense(1, kernel_init=ortho(1.0), bias_init=zeros, name="v")(critic)
         return logits, u[..., 0]
+
+
+def _torso(x: jnp.ndarray, hidden: Sequence[int], prefix: str) -> jnp.ndarray:
+    """Tanh MLP with orthogonal(sqrt 2) kernels; call inside a compact module."""
+    for i, width in enumerate(hidden):
+        dense = nn.Dense(
+            width,
+            kernel_init=nn.initializers.orthogonal(math.sqrt(2)),
+            bias_init=nn.initializers.zeros,
+            name=f"{prefix}_{i}",
+        )
+        x = nn.tanh(dense(x))
+    return x
 
 
 def init_params(network: ActorCritic, key: jax.Array, input_dim: int):
