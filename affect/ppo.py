@@ -152,8 +152,8 @@ def gae(
     Returns:
         ``(advantages, returns)``, both ``(T,)``, with ``returns = advantages + v_t``.
     """
-    chex_shape = r_t.shape
-    if not (v_t.shape == v_tp1.shape == discount_t.shape == done_t.shape == chex_shape):
+    shape = r_t.shape
+    if not (v_t.shape == v_tp1.shape == discount_t.shape == done_t.shape == shape):
         raise ValueError(
             f"gae: shapes differ r_t{r_t.shape} v_t{v_t.shape} v_tp1{v_tp1.shape} "
             f"discount_t{discount_t.shape} done_t{done_t.shape}"

@@ -74,7 +74,6 @@ def tiny():
 def constant_critic(static, key, c):
     """Network params whose residual value is the constant ``c`` everywhere."""
     p = init_params(static.network, key, input_dim(static))
-    p = jax.tree_util.tree_map(lambda x: x, p)
     p["params"]["v"]["kernel"] = jnp.zeros_like(p["params"]["v"]["kernel"])
     p["params"]["v"]["bias"] = jnp.full_like(p["params"]["v"]["bias"], c)
     return p
