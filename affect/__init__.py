@@ -1,6 +1,6 @@
 """affectlab affect: the emotion module, its channels, lesions and the agent."""
 
-from affect import hunger  # noqa: F401  (registers the hunger channel)
+from affect import frustration, hunger  # noqa: F401  (register the channels)
 from affect.channels import (
     CHANNELS,
     OUTPUTS,

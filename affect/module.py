@@ -8,6 +8,10 @@ For gains ``g[c, k]`` (channel ``c``, output ``k`` of :data:`~affect.channels.OU
 * ``reward = sum_c g[c, reward] * reward_c``: felt reward added to the extrinsic reward;
 * ``marker = sum_c g[c, marker] * marker_c``: the innate value prior ``Phi``;
 * ``urgency = max_c g[c, urgency] * urgency_c``;
+* ``tags[c] = reward_c`` (ungated): each channel's felt outcome, which the agent stores
+  as per-option affective tags; their influence on later choices is gated by
+  ``g[c, marker]`` when the tags are read (:func:`marker_bias`), so a marker lesion
+  removes the anticipatory bias at once, however the tags were built;
 * ``temperature = exp(sum_c g[c, modulation] * log_temperature_c)`` and
   ``discount = exp(sum_c g[c, modulation] * log_discount_c)``: multipliers on the
   agent's base temperature and discount (1 when no channel modulates).
@@ -38,6 +42,7 @@ class AffectOutput:
     urgency: jnp.ndarray  # () f32 in [0, 1]
     temperature: jnp.ndarray  # () f32, multiplier on the policy temperature
     discount: jnp.ndarray  # () f32, multiplier on the discount
+    tags: jnp.ndarray  # (num_channels,) f32, each channel's felt outcome (ungated)
 
 
 class AffectModule:
@@ -105,6 +110,7 @@ def compose(outs: list[ChannelOutput], gains: jnp.ndarray) -> AffectOutput:
             urgency=zero,
             temperature=jnp.ones((), jnp.float32),
             discount=jnp.ones((), jnp.float32),
+            tags=jnp.zeros((0,), jnp.float32),
         )
     g = lambda c, k: gains[c, _K[k]]
     feelings = jnp.concatenate([g(c, "feelings") * o.feelings for c, o in enumerate(outs)])
@@ -120,7 +126,16 @@ def compose(outs: list[ChannelOutput], gains: jnp.ndarray) -> AffectOutput:
         urgency=jnp.asarray(urgency, jnp.float32),
         temperature=jnp.exp(log_t).astype(jnp.float32),
         discount=jnp.exp(log_d).astype(jnp.float32),
+        tags=jnp.stack([o.reward for o in outs]).astype(jnp.float32),
     )
+
+
+def marker_bias(markers: jnp.ndarray, gains: jnp.ndarray) -> jnp.ndarray:
+    """Anticipatory bias per option, ``(K,)``, from per-channel tags ``(C, K)``.
+
+    ``bias[k] = sum_c g[c, marker] * markers[c, k]``.
+    """
+    return gains[:, _K["marker"]] @ markers
 
 
 def reset_where(done: jnp.ndarray, fresh: Any, current: Any) -> Any:

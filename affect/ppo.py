@@ -78,8 +78,17 @@ class AgentConfig:
     """Base policy temperature (the affect module may modulate it)."""
     eval_envs: int = 64
     """Worlds (one episode each) in the post-training evaluation."""
-    affect_channels: tuple[str, ...] = field(default=("hunger",))
+    affect_channels: tuple[str, ...] = field(default=("hunger", "frustration"))
     """Affect channels of the agent."""
+    online_learning_rate: float = 1e-3
+    """Adam step size of the online (one step, one update) mode."""
+    online_avg_reward_step: float = 0.05
+    """Step size of the running average reward in the online (differential) TD error."""
+    decision: str = "deliberate"
+    """Decision rule of the online mode: ``"deliberate"`` (sequential sampling with
+    urgency, :mod:`affect.deliberation`) or ``"softmax"`` (instant)."""
+    max_ticks: int = 60
+    """Deliberation budget per decision, in ticks (static)."""
 
     @property
     def batch_size(self) -> int:
@@ -98,12 +107,23 @@ class AgentConfig:
             "update_epochs",
             "num_minibatches",
             "eval_envs",
+            "max_ticks",
         ]
         for name in positive_ints:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise ValueError(f"agent.{name} must be a positive int, got {v!r}")
-        for name in ["learning_rate", "temperature", "max_grad_norm"]:
+        if self.decision not in ("deliberate", "softmax"):
+            raise ValueError(
+                f"agent.decision must be 'deliberate' or 'softmax', got {self.decision!r}"
+            )
+        for name in [
+            "learning_rate",
+            "online_learning_rate",
+            "online_avg_reward_step",
+            "temperature",
+            "max_grad_norm",
+        ]:
             v = getattr(self, name)
             if not isinstance(v, int | float) or not v > 0:
                 raise ValueError(f"agent.{name} must be a positive number, got {v!r}")

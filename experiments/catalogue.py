@@ -36,4 +36,43 @@ def foraging(quick: bool = False) -> ExperimentSpec:
     )
 
 
-EXPERIMENTS: dict[str, Callable[[bool], ExperimentSpec]] = {"foraging": foraging}
+def lesion_set(channels: tuple[str, ...]) -> tuple[Lesion, ...]:
+    """Intact, full lesion, each single-channel lesion and the marker-only ("vmpfc")
+    lesion, each with developmental and acquired onset."""
+    full = {c: 0.0 for c in channels}
+    kinds = [("full-lesion", full)]
+    kinds += [(f"{c}-lesion", {c: 0.0}) for c in channels]
+    kinds += [("vmpfc-lesion", {c: {"marker": 0.0} for c in channels})]
+    out = [INTACT]
+    for onset, suffix in (("developmental", ""), ("acquired", "-acquired")):
+        out += [Lesion(name + suffix, gains, onset=onset) for name, gains in kinds]
+    return tuple(out)
+
+
+def paralysis(quick: bool = False) -> ExperimentSpec:
+    """Does removing affect produce indecision on close choices?
+
+    ``Choice-v0`` (pairwise trials, half of them between equal-value items), one
+    online session per participant: a learning phase, then a test phase where the
+    measures are taken and acquired lesions are in force. Conditions: see
+    :func:`lesion_set`. Quick: 32 seeds, 600 + 600 trials; full: 64 seeds, 1000 + 1000.
+    """
+    from affect.ppo import AgentConfig
+
+    channels = AgentConfig().affect_channels
+    n, seeds = (1200, 32) if quick else (2000, 64)
+    return ExperimentSpec(
+        name="paralysis-quick" if quick else "paralysis",
+        world="Choice-v0",
+        conditions=lesion_set(channels),
+        seeds=seeds,
+        total_steps=n,
+        test_steps=n // 2,
+        trainer="online",
+    )
+
+
+EXPERIMENTS: dict[str, Callable[[bool], ExperimentSpec]] = {
+    "foraging": foraging,
+    "paralysis": paralysis,
+}

@@ -82,9 +82,17 @@ def cmd_run(args) -> int:
 
 def _print_outputs(out: Path) -> None:
     print(f"\nresults written to {out}/")
-    for name in ["results.csv", "manifest.json", "figure.png", "figure.pdf", "summary.csv"]:
+    names = ["results.csv", "manifest.json", "figure.png", "figure.pdf", "summary.csv"]
+    for name in names + ["statistics.csv", "claims.csv"]:
         if (out / name).exists():
             print(f"  {out / name}")
+    claims = out / "claims.csv"
+    if claims.exists():
+        import pandas as pd
+
+        from experiments.paralysis_report import format_claims
+
+        print("\n" + format_claims(pd.read_csv(claims).to_dict("records")))
     summary = out / "summary.csv"
     if summary.exists():
         import pandas as pd

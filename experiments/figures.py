@@ -102,6 +102,12 @@ def draw(results_dir: str | Path) -> list[Path]:
     if not csv.is_file():
         raise FileNotFoundError(f"{csv} not found: is {results_dir} an affectlab results folder?")
     df = pd.read_csv(csv)
+    if "test/ticks_equal" in set(df["metric"]):  # a Choice-v0 (paralysis) experiment
+        from experiments import paralysis_report
+
+        paralysis_report.draw(results_dir)
+        return [results_dir / n for n in ("figure.png", "figure.pdf", "statistics.csv",
+                                          "claims.csv")]
     manifest_path = results_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     n_seeds = df["seed"].nunique()

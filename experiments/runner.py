@@ -14,6 +14,7 @@ when the whole experiment has finished (a failed run leaves nothing behind).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -67,7 +68,10 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
 
     world, world_params = make(spec.world)
     world_params = world_params.replace(**spec.world_params)
-    static = make_static(world, spec.agent_config())
+    cfg = spec.agent_config()
+    if spec.trainer == "online":  # one world per run; batch fields do not apply
+        cfg = dataclasses.replace(cfg, num_envs=1, num_steps=1, num_minibatches=1)
+    static = make_static(world, cfg)
     affect_params = static.module.default_params()
     lesions = stack_lesions(list(spec.conditions), static.module.channel_names)
     n_s, n_c = len(seeds), len(spec.conditions)
@@ -89,15 +93,27 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     cache_key = _job_key(spec, n_s)
     t0 = time.perf_counter()
     if cache_key not in _COMPILED:
-        train = make_train(static, world_params, affect_params)
-        fn = jax.jit(jax.vmap(lambda k, p, les: train(k, p, les)[1]))
+        if spec.trainer == "online":
+            from affect.online import make_session
+
+            onset = spec.total_steps - spec.test_steps if spec.test_steps else None
+            fn = jax.jit(jax.vmap(make_session(static, world_params, affect_params, None, onset)))
+        else:
+            train = make_train(static, world_params, affect_params)
+            fn = jax.jit(jax.vmap(lambda k, p, les: train(k, p, les)[1]))
         _COMPILED[cache_key] = fn.lower(keys, params, lesion_b).compile()
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     metrics = jax.block_until_ready(_COMPILED[cache_key](keys, params, lesion_b))
     run_s = time.perf_counter() - t0
     metrics = {k: np.asarray(v).reshape((n_s, n_c) + np.shape(v)[1:]) for k, v in metrics.items()}
+    steps = None
+    if spec.trainer == "online":
+        from experiments.analyses import analyse_sessions
+
+        metrics, steps = analyse_sessions(spec, world, world_params, metrics)
     return {
+        "steps": steps,
         "seeds": list(seeds),
         "metrics": metrics,
         "compile_s": compile_s,
@@ -165,6 +181,8 @@ def _save_job(job_dir: Path, result: dict[str, Any]) -> None:
     )
     arrays = {f"m::{k}": v for k, v in result["metrics"].items()}
     arrays["seeds"] = np.asarray(result["seeds"])
+    if result.get("steps") is not None:
+        arrays["steps"] = np.asarray(result["steps"])
     fd, tmp = tempfile.mkstemp(dir=job_dir, suffix=".npz.tmp")
     with os.fdopen(fd, "wb") as f:
         np.savez(f, **arrays)
@@ -256,15 +274,17 @@ def tidy(spec: ExperimentSpec, results: list[dict[str, Any]], stamp: str):
     cfg = spec.agent_config()
     batch = cfg.batch_size
     final_step = cfg.num_updates * batch
+    last = spec.total_steps if spec.trainer == "online" else final_step
     frames = []
     for res in results:
         for name, arr in res["metrics"].items():
             n_s, n_c = arr.shape[:2]
             if arr.ndim == 3:
                 n_u = arr.shape[2]
-                steps = (np.arange(n_u) + 1) * batch
+                steps = res.get("steps")
+                steps = (np.arange(n_u) + 1) * batch if steps is None else np.asarray(steps)
             else:
-                n_u, steps, arr = 1, np.array([final_step]), arr[..., None]
+                n_u, steps, arr = 1, np.array([last]), arr[..., None]
             s_idx, c_idx, u_idx = np.meshgrid(
                 np.arange(n_s), np.arange(n_c), np.arange(n_u), indexing="ij"
             )

@@ -17,6 +17,8 @@ from affect.lesion import Lesion
 from affect.ppo import AgentConfig
 from worlds.registry import check_world_id
 
+TRAINERS = ("ppo", "online")
+
 
 class SpecError(ValueError):
     """A malformed experiment spec (the message names the field)."""
@@ -36,6 +38,10 @@ class ExperimentSpec:
         world_params: overrides of the world's default params (task parameters only).
         seed_offset: first seed.
         timeout_s: wall-clock limit for one job (a group of runs compiled together).
+        trainer: ``"ppo"`` (batched PPO, :mod:`affect.ppo`) or ``"online"`` (one session
+            per run, updated every step, :mod:`affect.online`).
+        test_steps: online only: the last ``test_steps`` steps form the test phase, where
+            the measures are taken and an acquired lesion is in force.
     """
 
     name: str
@@ -47,6 +53,8 @@ class ExperimentSpec:
     world_params: dict[str, Any] = field(default_factory=dict)
     seed_offset: int = 0
     timeout_s: float = 900.0
+    trainer: str = "ppo"
+    test_steps: int = 0
 
     def agent_config(self) -> AgentConfig:
         return dataclasses.replace(self.agent, total_steps=self.total_steps)
@@ -74,6 +82,15 @@ class ExperimentSpec:
             raise SpecError(f"spec.seed_offset must be an int >= 0, got {self.seed_offset!r}")
         if not isinstance(self.timeout_s, int | float) or not self.timeout_s > 0:
             raise SpecError(f"spec.timeout_s must be a positive number, got {self.timeout_s!r}")
+        if self.trainer not in TRAINERS:
+            raise SpecError(f"spec.trainer must be one of {TRAINERS}, got {self.trainer!r}")
+        if isinstance(self.test_steps, bool) or not isinstance(self.test_steps, int):
+            raise SpecError(f"spec.test_steps must be an int, got {self.test_steps!r}")
+        if not 0 <= self.test_steps < self.total_steps:
+            raise SpecError(
+                f"spec.test_steps must lie in [0, total_steps={self.total_steps}), "
+                f"got {self.test_steps}"
+            )
         if not isinstance(self.agent, AgentConfig):
             raise SpecError(f"spec.agent must be an AgentConfig, got {type(self.agent).__name__}")
         for name in self.agent.affect_channels:
@@ -81,8 +98,18 @@ class ExperimentSpec:
                 get_channel(name)
             except KeyError as e:
                 raise SpecError(f"spec.agent.affect_channels: {e.args[0]}") from None
+        if self.trainer == "online":
+            from worlds.registry import make as _make
+
+            if _make(self.world)[0].num_agents != 1:
+                raise SpecError(
+                    f"spec.trainer='online' needs a single-agent world, not {self.world}"
+                )
         try:
-            self.agent_config().validate()
+            cfg = self.agent_config()
+            if self.trainer == "online":  # batch fields do not apply to one-step updates
+                cfg = dataclasses.replace(cfg, num_envs=1, num_steps=1, num_minibatches=1)
+            cfg.validate()
         except ValueError as e:
             raise SpecError(f"spec.{e}") from None
         if not self.conditions:
@@ -128,4 +155,6 @@ class ExperimentSpec:
             "agent": dataclasses.asdict(self.agent_config()),
             "world_params": dict(self.world_params),
             "timeout_s": self.timeout_s,
+            "trainer": self.trainer,
+            "test_steps": self.test_steps,
         }

@@ -15,7 +15,7 @@ def one_agent_signals(energy_prev, energy):
     return Signals(
         energy=jnp.float32(energy), energy_prev=jnp.float32(energy_prev),
         ate=jnp.float32(0.0), overate=jnp.float32(0.0), starved=jnp.bool_(False),
-        alive=jnp.bool_(True),
+        alive=jnp.bool_(True), loss=jnp.float32(0.0), missed=jnp.bool_(False),
     )
 
 

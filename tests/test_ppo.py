@@ -108,7 +108,7 @@ def test_gain_zero_leaves_value_as_the_residual_and_base_temperature(tiny):
     aff = AffectOutput(
         feelings=jnp.zeros((3, static.module.num_features)), reward=jnp.zeros(3),
         marker=jnp.zeros(3), urgency=jnp.zeros(3), temperature=jnp.ones(3),
-        discount=jnp.ones(3),
+        discount=jnp.ones(3), tags=jnp.zeros((3, len(static.module.channels))),
     )
     logits, temp, value = policy_value(static, net, obs, aff)
     raw_logits, u = static.network.apply(net, jnp.concatenate([obs, aff.feelings], -1))

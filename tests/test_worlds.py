@@ -70,7 +70,8 @@ def test_contract_shapes_and_dtypes(world_id, key):
     a = world.num_agents
     obs, state = jax.jit(world.reset)(key, params)
     assert obs.shape == (a, *world.obs_shape) and obs.dtype == jnp.float32
-    action = jnp.zeros((a,), jnp.int32)
+    action = jnp.zeros((a, *world.action_shape), jnp.int32)
+    assert world.action_mask(state, params).shape == (a, world.num_actions)
     obs2, state2, reward, term, trunc, info = jax.jit(world.step)(key, state, action, params)
     assert obs2.shape == obs.shape
     assert reward.shape == (a,) and reward.dtype == jnp.float32
@@ -98,10 +99,14 @@ def test_reset_and_step_compile_once(world_id):
     chex.clear_trace_counter()
     for i in range(3):
         # new keys and new *values* of every param: no retrace
-        p = params.replace(metabolic_cost=0.01 * (i + 1), time_limit=100 + i)
+        p = jax.tree_util.tree_map(
+            lambda x, i=i: x * (1 + 0.01 * i) if jnp.issubdtype(jnp.asarray(x).dtype,
+                                                                  jnp.floating) else x,
+            params,
+        ).replace(time_limit=100 + i)
         _, state = reset(jax.random.PRNGKey(i), p)
         for j in range(3):
-            action = jnp.full((world.num_agents,), j % 5, jnp.int32)
+            action = jnp.full((world.num_agents, *world.action_shape), j % 5, jnp.int32)
             _, state, *_ = step(jax.random.PRNGKey(10 * i + j), state, action, p)
 
 

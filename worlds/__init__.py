@@ -5,6 +5,7 @@ registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
 """
 
 from worlds.base import World
+from worlds.choice import Choice, ChoiceParams, ChoiceState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
 from worlds.layouts import Layout, parse_layout
 from worlds.registry import REGISTRY, check_world_id, make, register, registered
@@ -16,6 +17,7 @@ register(
     lambda **kw: Foraging(variant="abundant", **kw),
     doc="foraging with abundant food and a cost for eating past satiety",
 )
+register("Choice-v0", Choice, doc="repeated choice among k items; equal/unequal trials; deadline")
 
 from worlds import gym_face as _gym_face  # noqa: E402  (registers gymnasium ids)
 
@@ -23,6 +25,9 @@ _gym_face.register_gymnasium_ids()
 
 __all__ = [
     "World",
+    "Choice",
+    "ChoiceParams",
+    "ChoiceState",
     "Foraging",
     "ForagingParams",
     "ForagingState",

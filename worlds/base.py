@@ -11,6 +11,12 @@ Shapes carry a leading agent axis ``A = world.num_agents`` (``A == 1`` for a
 single-agent world): ``obs (A, *obs_shape)``, ``action (A,)`` int32,
 ``reward (A,)`` float32, ``terminated (A,)`` and ``truncated (A,)`` bool.
 
+``action`` is ``(A,)`` int32 for most worlds. A *timed* world, where deliberation time
+is part of the task (``Choice-v0``), sets ``action_shape = (2,)`` and takes ``(A, 2)``
+int32 rows ``(option, ticks)``: the option chosen (``num_actions`` for "no response")
+and the deliberation ticks it took. ``world.action_mask(state, params)`` gives the
+options available now, ``(A, num_actions)`` bool (all True unless a world says otherwise).
+
 ``terminated`` means the agent's episode ended inside the task (e.g. it starved: no
 value after it); ``truncated`` means a time limit cut it (the value bootstraps
 through it). Never confuse the two.
@@ -43,11 +49,13 @@ class World:
         num_agents: number of agents (static).
         obs_shape: per-agent observation shape (static).
         num_actions: size of the discrete action space (static).
+        action_shape: ``()`` or ``(2,)`` for a timed world (static).
     """
 
     num_agents: int = 1
     obs_shape: tuple[int, ...] = ()
     num_actions: int = 0
+    action_shape: tuple[int, ...] = ()  # () or (2,) for a timed world: (option, ticks)
 
     # ----- what a world writes -------------------------------------------------------
     def default_params(self) -> Any:
@@ -58,6 +66,16 @@ class World:
 
     def step_env(self, key: jax.Array, state: Any, action: jax.Array, params: Any):
         raise NotImplementedError
+
+    def action_mask(self, state: Any, params: Any = None) -> jax.Array:
+        """Options available in ``state``: ``(A, num_actions)`` bool (default: all)."""
+        del state, params
+        return jnp.ones((self.num_agents, self.num_actions), bool)
+
+    @property
+    def timed(self) -> bool:
+        """Whether the world takes ``(option, ticks)`` actions."""
+        return tuple(self.action_shape) == (2,)
 
     # ----- what the base class owns ----------------------------------------------------
     def reset(self, key: jax.Array, params: Any = None) -> tuple[jax.Array, Any]:

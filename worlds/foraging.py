@@ -20,7 +20,7 @@ Body dynamics:
     an eaten food spot regrows with probability ``respawn_prob`` per step.
 Signals:
     ``energy``, ``energy_prev``, ``ate``, ``overate``, ``starved``, ``alive`` (see
-    :class:`~worlds.signals.Signals`).
+    :class:`~worlds.signals.Signals`); ``loss`` and ``missed`` stay 0.
 
 Variants (params presets): ``scarce`` (default, ``Foraging-v0``) and ``abundant``
 (``ForagingAbundant-v0``: more food spots and faster regrowth, and eating past
@@ -221,6 +221,8 @@ class Foraging(World):
             overate=overate,
             starved=starved,
             alive=alive_next,
+            loss=jnp.zeros_like(energy),
+            missed=jnp.zeros_like(alive_next),
         )
         state = ForagingState(
             pos=pos, energy=energy, alive=alive_next, food=food, t=t, signals=signals

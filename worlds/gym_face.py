@@ -61,7 +61,11 @@ class AffectlabGymEnv(gymnasium.Env):
         self.render_mode = render_mode
         high = max(1.0, float(getattr(self.params, "max_energy", 1.0)))
         self.observation_space = spaces.Box(0.0, high, world.obs_shape, np.float32)
-        self.action_space = spaces.Discrete(world.num_actions)
+        if world.timed:  # (option or num_actions for no response, ticks)
+            max_ticks = int(getattr(self.params, "deadline", 0)) + 1
+            self.action_space = spaces.MultiDiscrete([world.num_actions + 1, max_ticks + 1])
+        else:
+            self.action_space = spaces.Discrete(world.num_actions)
         self._reset_fn = jax.jit(world.reset_env)
         self._step_fn = jax.jit(world.step_env)
         self._key = None
@@ -83,11 +87,12 @@ class AffectlabGymEnv(gymnasium.Env):
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} not in {self.action_space}")
-        act = np.asarray([action], np.int32)
-        obs, self._state, reward, terminated, truncated, _ = self._step_fn(
+        act = np.asarray([action], np.int32)  # (1,) or (1, 2) for a timed world
+        obs, self._state, reward, terminated, truncated, extra = self._step_fn(
             self._next_key(), self._state, act, self.params
         )
         info = {"signals": _signals_py(self._state.signals)}
+        info.update({k: _py(v) for k, v in extra.items()})
         return (
             np.asarray(obs[0], np.float32),
             float(reward[0]),
@@ -102,6 +107,11 @@ class AffectlabGymEnv(gymnasium.Env):
         if self.render_mode == "ansi":
             return self.world.render_ansi(self._state)
         return self.world.render_rgb(self._state)
+
+
+def _py(value):
+    v = np.asarray(value)[0]
+    return v.tolist()
 
 
 def _signals_py(signals) -> dict[str, float | bool]:

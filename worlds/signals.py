@@ -25,6 +25,9 @@ class Signals:
         overate: float32, amount eaten past the world's satiety threshold.
         starved: bool, the agent starved on this step.
         alive: bool, the agent is alive after the step.
+        loss: float32, size of a loss the agent suffered on the step (>= 0; 0 if none).
+        missed: bool, the step brought no progress the agent was waiting for (e.g. a
+            decision deadline passed without a response).
     """
 
     energy: jnp.ndarray  # (A,) f32
@@ -33,6 +36,8 @@ class Signals:
     overate: jnp.ndarray  # (A,) f32
     starved: jnp.ndarray  # (A,) bool
     alive: jnp.ndarray  # (A,) bool
+    loss: jnp.ndarray  # (A,) f32
+    missed: jnp.ndarray  # (A,) bool
 
     @classmethod
     def at_rest(cls, energy: jnp.ndarray) -> Signals:
@@ -46,4 +51,6 @@ class Signals:
             overate=zeros,
             starved=jnp.zeros(energy.shape, bool),
             alive=jnp.ones(energy.shape, bool),
+            loss=zeros,
+            missed=jnp.zeros(energy.shape, bool),
         )

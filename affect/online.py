@@ -1,0 +1,222 @@
+"""Online learning: the same agent, updated after every step (one participant, one session).
+
+For short trial-based tasks (``Choice-v0``, the Iowa Gambling Task) a participant must
+learn within one session. This mode uses the same networks, affect module and lesions
+as :mod:`affect.ppo`, with a one-step TD actor-critic (Sutton & Barto 2018, sec. 13.5):
+
+    delta = r + r_felt + gamma * discount * (Phi(s') + (1 - terminated) * U(s')) - V(s)
+    loss  = vf_coef * 0.5 * delta^2 - chosen * sg(delta) * log pi(a|s) - ent_coef * H(pi(.|s))
+
+with ``V = Phi + U`` as in :mod:`affect.ppo`, ``pi`` the softmax of the tempered
+preferences over the offered options, and one Adam step per transition. Decisions come
+from :func:`affect.deliberation.deliberate` (or :func:`~affect.deliberation.instant`);
+the preferences are the tempered policy logits, the urgency and the marker bias come
+from the affect module. A decision that times out in a timed world is "no response":
+nothing is chosen, so the actor is not updated and no option is tagged.
+
+Affective tags: after each choice, every channel's felt outcome is added to the chosen
+option's tag (leaky, :func:`affect.deliberation.update_markers`); the decision reads them
+through the marker gains (:func:`affect.module.marker_bias`).
+
+Lesions: gains switch from ``train_gains`` to ``eval_gains`` at ``onset_step`` (the start
+of the test phase), so an acquired lesion removes the module's outputs mid-session while
+the learned networks and tags stay.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from affect.channels import LearningSignals
+from affect.deliberation import DeliberationParams, deliberate, instant, update_markers
+from affect.lesion import LesionData
+from affect.module import AffectOutput, marker_bias, reset_where
+from affect.ppo import Static, network_input
+
+
+@struct.dataclass
+class OnlineState:
+    params: object
+    opt_state: object
+    env_state: object
+    obs: jnp.ndarray  # (D,) f32, one agent
+    aff_state: object
+    aff: AffectOutput
+    markers: jnp.ndarray  # (C, K) f32 affective tags per channel and option
+    avg_reward: jnp.ndarray  # () f32 running average reward (differential TD)
+    td_prev: jnp.ndarray  # () f32 last TD error
+    key: jax.Array
+
+
+def online_optimizer(config):
+    return optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.adam(config.online_learning_rate, eps=1e-5),
+    )
+
+
+def _one(tree):
+    return jax.tree_util.tree_map(lambda x: x[0], tree)
+
+
+def td_loss(static: Static, params, batch):
+    """One-step actor-critic loss for one transition (see module docstring)."""
+    cfg = static.config
+    obs, feelings, mask, temperature, marker, action, chosen, target = batch
+    logits, u = static.network.apply(params, network_input(obs, feelings))
+    logits = jnp.where(mask, logits / temperature, -1e9)
+    log_pi = jax.nn.log_softmax(logits)
+    value = marker + u
+    delta = target - value
+    pi = jnp.exp(log_pi)
+    entropy = -(jnp.where(mask, pi * log_pi, 0.0)).sum()
+    actor = -chosen * jax.lax.stop_gradient(delta) * log_pi[action]
+    loss = cfg.vf_coef * 0.5 * delta**2 + actor - cfg.ent_coef * entropy
+    return loss, delta
+
+
+def fresh_affect(static: Static, affect_params, env_state, gains):
+    """Affect state and outputs of a body that has just appeared (one agent)."""
+    module = static.module
+    state0 = module.init(affect_params)
+    return module.step(
+        affect_params, state0, _one(env_state.signals), LearningSignals.zeros(), gains
+    )
+
+
+def online_step(static: Static, world_params, affect_params, delib, onset, gains, state, t):
+    """Decide, act, feel and learn for one step. Returns ``(state, log)``."""
+    world, module, cfg = static.world, static.module, static.config
+    optimizer = online_optimizer(cfg)
+    gains_t = jnp.where(t < onset, gains[0], gains[1])
+    key, k_dec, k_env = jax.random.split(state.key, 3)
+    mask = world.action_mask(state.env_state, world_params)[0]
+    logits, _ = static.network.apply(state.params, network_input(state.obs, state.aff.feelings))
+    temperature = cfg.temperature * state.aff.temperature
+    prefs = logits / temperature
+    bias = marker_bias(state.markers, gains_t)
+    if cfg.decision == "deliberate":
+        dec = deliberate(k_dec, prefs, mask, bias, state.aff.urgency, delib, cfg.max_ticks)
+    else:
+        dec = instant(k_dec, prefs + delib.marker_weight * bias, mask)
+    if world.timed:  # a timeout is no response
+        chosen = ~dec.timed_out
+        act = jnp.stack([jnp.where(chosen, dec.action, world.num_actions), dec.ticks])[None]
+    else:
+        chosen = jnp.ones((), bool)
+        act = dec.action[None]
+    obs, env_state, reward, term, _, info = world.step(k_env, state.env_state, act, world_params)
+    reward, term, done = reward[0], term[0], info["done"]
+    sig = _one(info["signals"])
+    learning = LearningSignals(reward=reward, td_error=state.td_prev)
+    aff_state, aff_tr = module.step(affect_params, state.aff_state, sig, learning, gains_t)
+    # bootstrap target (no gradient through it), then one Adam step
+    _, u_next = static.network.apply(
+        state.params, network_input(info["final_observation"][0], aff_tr.feelings)
+    )
+    v_next = aff_tr.marker + jnp.where(term, 0.0, u_next)
+    target = reward + aff_tr.reward - state.avg_reward + v_next
+    batch = (
+        state.obs,
+        state.aff.feelings,
+        mask,
+        temperature,
+        state.aff.marker,
+        dec.action,
+        chosen.astype(jnp.float32),
+        jax.lax.stop_gradient(target),
+    )
+    grads, delta = jax.grad(partial(td_loss, static), has_aux=True)(state.params, batch)
+    avg_reward = state.avg_reward + cfg.online_avg_reward_step * delta
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    markers = jax.vmap(update_markers, (0, None, None, 0, None))(
+        state.markers, dec.action, chosen, aff_tr.tags, delib.marker_decay
+    )
+    # a new episode starts with a fresh affect state; networks and tags persist
+    fresh_state, fresh = fresh_affect(static, affect_params, env_state, gains_t)
+    offered_bias_max = jnp.where(mask, bias, -jnp.inf).max()
+    offered_bias_min = jnp.where(mask, bias, jnp.inf).min()
+    log = {
+        "action": dec.action,
+        "ticks": dec.ticks,
+        "timed_out": dec.timed_out,
+        "reward": reward,
+        "felt_reward": aff_tr.reward,
+        "energy": sig.energy,
+        "starved": sig.starved,
+        "urgency": state.aff.urgency,
+        "bias_spread": offered_bias_max - offered_bias_min,
+        "pref_spread": jnp.where(mask, prefs, -jnp.inf).max()
+        - jnp.where(mask, prefs, jnp.inf).min(),
+        "td_error": delta,
+        "done": done,
+        **{k: v[0] for k, v in info.items() if k not in _BASE_INFO},
+    }
+    new = OnlineState(
+        params=optax.apply_updates(state.params, updates),
+        opt_state=opt_state,
+        env_state=env_state,
+        obs=obs[0],
+        aff_state=reset_where(done, fresh_state, aff_state),
+        aff=reset_where(done, fresh, aff_tr),
+        markers=markers,
+        avg_reward=avg_reward,
+        td_prev=delta,
+        key=key,
+    )
+    return new, log
+
+
+def make_session(static: Static, world_params, affect_params, delib=None, onset_step=None):
+    """Return ``session(key, net_params, lesion) -> logs`` of ``config.total_steps`` steps.
+
+    ``logs`` maps names to ``(T,)`` arrays, one entry per step: ``action``, ``ticks``,
+    ``timed_out``, ``reward``, ``felt_reward``, ``energy``, ``starved``, ``urgency``,
+    ``bias_spread`` (max minus min marker bias over the offered options), ``td_error``,
+    ``done``, and every per-step ``info`` entry of the world (for ``Choice-v0``:
+    ``offered``, ``equal``, ``chosen``, ``ticks``, ``value``), agent axis removed. The
+    lesion's ``eval_gains`` apply from ``onset_step`` on (default: never).
+    """
+    world, cfg = static.world, static.config
+    if world.num_agents != 1:
+        raise ValueError(
+            f"online mode handles single-agent worlds; {world.name} has {world.num_agents}"
+        )
+    delib = DeliberationParams() if delib is None else delib
+    steps = cfg.total_steps
+    onset = steps if onset_step is None else onset_step
+    if isinstance(onset, bool) or not isinstance(onset, int) or not 0 <= onset <= steps:
+        raise ValueError(f"onset_step must be an int in [0, {steps}], got {onset_step!r}")
+    optimizer = online_optimizer(cfg)
+    n_ch, k_actions = len(static.module.channels), world.num_actions
+
+    def session(key, net_params, lesion: LesionData):
+        gains = (lesion.train_gains(), lesion.eval_gains())
+        key, k_reset = jax.random.split(key)
+        obs, env_state = world.reset(k_reset, world_params)
+        aff_state, aff = fresh_affect(static, affect_params, env_state, gains[0])
+        state = OnlineState(
+            params=net_params,
+            opt_state=optimizer.init(net_params),
+            env_state=env_state,
+            obs=obs[0],
+            aff_state=aff_state,
+            aff=aff,
+            markers=jnp.zeros((n_ch, k_actions), jnp.float32),
+            avg_reward=jnp.zeros((), jnp.float32),
+            td_prev=jnp.zeros((), jnp.float32),
+            key=key,
+        )
+        step = partial(online_step, static, world_params, affect_params, delib, onset, gains)
+        _, logs = jax.lax.scan(step, state, jnp.arange(steps))
+        return logs
+
+    return session
+
+
+_BASE_INFO = ("final_observation", "signals", "done")
