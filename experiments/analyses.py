@@ -37,11 +37,18 @@ def _block_curves(logs, block: int):
     return curves, (np.arange(u) + 1) * block
 
 
+def has_analysis(world) -> bool:
+    """Whether online sessions in ``world`` can be analysed (``Choice`` worlds so far)."""
+    from worlds.choice import Choice
+
+    return isinstance(world, Choice)
+
+
 def analyse_sessions(spec, world, world_params, logs):
     """Measures of every run (see module docstring). Only ``Choice`` worlds so far."""
     from experiments.choice_metrics import session_measures
 
-    if not hasattr(world, "item_values"):
+    if not has_analysis(world):
         raise ValueError(f"no analysis for online sessions in {spec.world} yet")
     class_of = np.asarray(world._item_class)
     n_s, n_c = logs["ticks"].shape[:2]

@@ -99,11 +99,18 @@ class ExperimentSpec:
             except KeyError as e:
                 raise SpecError(f"spec.agent.affect_channels: {e.args[0]}") from None
         if self.trainer == "online":
+            from experiments.analyses import has_analysis
             from worlds.registry import make as _make
 
-            if _make(self.world)[0].num_agents != 1:
+            world = _make(self.world)[0]
+            if world.num_agents != 1:
                 raise SpecError(
                     f"spec.trainer='online' needs a single-agent world, not {self.world}"
+                )
+            if not has_analysis(world):
+                raise SpecError(
+                    f"spec.trainer='online': sessions in {self.world} have no analysis yet "
+                    "(supported: Choice-v0)"
                 )
         try:
             cfg = self.agent_config()
