@@ -2,10 +2,16 @@
 
 For short trial-based tasks (``Choice-v0``, the Iowa Gambling Task) a participant must
 learn within one session. This mode uses the same networks, affect module and lesions
-as :mod:`affect.ppo`, with a one-step TD actor-critic (Sutton & Barto 2018, sec. 13.5):
+as :mod:`affect.ppo`, with a one-step *differential* (average-reward) TD actor-critic
+for continuing tasks (Sutton & Barto 2018, sec. 13.6):
 
-    delta = r + r_felt + gamma * discount * (Phi(s') + (1 - terminated) * U(s')) - V(s)
+    delta = r + r_felt - r_bar + Phi(s') + (1 - terminated) * U(s') - V(s)
+    r_bar <- r_bar + online_avg_reward_step * delta
     loss  = vf_coef * 0.5 * delta^2 - chosen * sg(delta) * log pi(a|s) - ent_coef * H(pi(.|s))
+
+(``gamma`` is not used: with gamma = 0.99 the returns are ~70 and a critic updated one
+sample at a time cannot reach them within a session, so the TD errors stay positive and
+the actor learns habits instead of values.)
 
 with ``V = Phi + U`` as in :mod:`affect.ppo`, ``pi`` the softmax of the tempered
 preferences over the offered options, and one Adam step per transition. Decisions come
@@ -89,10 +95,16 @@ def fresh_affect(static: Static, affect_params, env_state, gains):
     )
 
 
-def online_step(static: Static, world_params, affect_params, delib, onset, gains, state, t):
+def _offered_spread(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
+    """Max minus min of ``x`` over the offered options."""
+    return jnp.where(mask, x, -jnp.inf).max() - jnp.where(mask, x, jnp.inf).min()
+
+
+def online_step(
+    static: Static, optimizer, world_params, affect_params, delib, onset, gains, state, t
+):
     """Decide, act, feel and learn for one step. Returns ``(state, log)``."""
     world, module, cfg = static.world, static.module, static.config
-    optimizer = online_optimizer(cfg)
     gains_t = jnp.where(t < onset, gains[0], gains[1])
     key, k_dec, k_env = jax.random.split(state.key, 3)
     mask = world.action_mask(state.env_state, world_params)[0]
@@ -139,8 +151,6 @@ def online_step(static: Static, world_params, affect_params, delib, onset, gains
     )
     # a new episode starts with a fresh affect state; networks and tags persist
     fresh_state, fresh = fresh_affect(static, affect_params, env_state, gains_t)
-    offered_bias_max = jnp.where(mask, bias, -jnp.inf).max()
-    offered_bias_min = jnp.where(mask, bias, jnp.inf).min()
     log = {
         "action": dec.action,
         "ticks": dec.ticks,
@@ -150,9 +160,8 @@ def online_step(static: Static, world_params, affect_params, delib, onset, gains
         "energy": sig.energy,
         "starved": sig.starved,
         "urgency": state.aff.urgency,
-        "bias_spread": offered_bias_max - offered_bias_min,
-        "pref_spread": jnp.where(mask, prefs, -jnp.inf).max()
-        - jnp.where(mask, prefs, jnp.inf).min(),
+        "bias_spread": _offered_spread(bias, mask),
+        "pref_spread": _offered_spread(prefs, mask),
         "td_error": delta,
         "done": done,
         **{k: v[0] for k, v in info.items() if k not in _BASE_INFO},
@@ -177,7 +186,8 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
 
     ``logs`` maps names to ``(T,)`` arrays, one entry per step: ``action``, ``ticks``,
     ``timed_out``, ``reward``, ``felt_reward``, ``energy``, ``starved``, ``urgency``,
-    ``bias_spread`` (max minus min marker bias over the offered options), ``td_error``,
+    ``bias_spread`` and ``pref_spread`` (max minus min marker bias and preference over
+    the offered options), ``td_error``,
     ``done``, and every per-step ``info`` entry of the world (for ``Choice-v0``:
     ``offered``, ``equal``, ``chosen``, ``ticks``, ``value``), agent axis removed. The
     lesion's ``eval_gains`` apply from ``onset_step`` on (default: never).
@@ -212,7 +222,9 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
             td_prev=jnp.zeros((), jnp.float32),
             key=key,
         )
-        step = partial(online_step, static, world_params, affect_params, delib, onset, gains)
+        step = partial(
+            online_step, static, optimizer, world_params, affect_params, delib, onset, gains
+        )
         _, logs = jax.lax.scan(step, state, jnp.arange(steps))
         return logs
 

@@ -61,7 +61,8 @@ class AgentConfig:
     anneal_lr: bool = True
     """Anneal the learning rate linearly over training."""
     gamma: float = 0.99
-    """Base discount (the affect module may modulate it)."""
+    """Base discount of PPO (the affect module may modulate it); the online mode is
+    average-reward and does not discount."""
     gae_lambda: float = 0.95
     """GAE lambda."""
     clip_eps: float = 0.2

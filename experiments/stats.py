@@ -28,18 +28,7 @@ def bootstrap_diff_ci(
     a, b, n_boot: int = 10_000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float, float]:
     """Bootstrap CI of ``mean(a) - mean(b)`` for two independent samples."""
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if a.size == 0 or b.size == 0:
-        return (np.nan, np.nan, np.nan)
-    rng = np.random.default_rng(seed)
-    ma = a[rng.integers(0, a.size, (n_boot, a.size))].mean(1)
-    mb = b[rng.integers(0, b.size, (n_boot, b.size))].mean(1)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(ma - mb, [alpha, 1 - alpha])
-    return float(a.mean() - b.mean()), float(low), float(high)
-
+    return bootstrap_two_sample(a, b, diff_of_means, n_boot=n_boot, level=level, seed=seed)
 
 def hedges_g(a, b) -> float:
     """Hedges' g of ``mean(a) - mean(b)`` (pooled SD, small-sample corrected)."""
