@@ -5,7 +5,7 @@ Usher & McClelland 2001 for races; Pedersen, Frank & Biele 2017 for drift set by
 learned values). One decision, one agent (``vmap`` at the call site):
 
 * evidence for option ``i`` on tick ``t``: ``e_i(t) = drift_scale * (v_i - mean_offered(v))
-  + noise * eps_i(t)``, with ``v = prefs + marker_weight * bias`` (learned preferences,
+  + noise * eps_i(t)``, with ``v = prefs + marker_weight * bias`` (learned preferences
   in nats, plus the affective marker bias of each option);
 * accumulated evidence ``x_i(t) = sum_{s<=t} e_i(s)``; the *lead* is the leader's
   margin over the runner-up, ``x_(1)(t) - x_(2)(t)`` (for two options this is the
@@ -37,7 +37,7 @@ from flax import struct
 class DeliberationParams:
     """Constants of the decision process (the same for every world)."""
 
-    drift_scale: float = 1.0  # evidence per tick per nat of preference difference
+    drift_scale: float = 1.0  # evidence per tick per unit of preference difference
     noise: float = 1.0  # standard deviation of each option's evidence per tick
     bound: float = 10.0  # lead needed to commit (zero drift, no urgency: ~b^2/2 ticks)
     urgency_gain: float = 0.5  # slope of the urgency gate per tick at urgency 1
@@ -78,7 +78,7 @@ def deliberate(
 
     Args:
         key: PRNG key for the evidence noise.
-        prefs: ``(K,)`` float32 action preferences (e.g. tempered policy logits).
+        prefs: ``(K,)`` float32 action preferences (e.g. scaled action values).
         mask: ``(K,)`` bool, the options offered (at least one).
         bias: ``(K,)`` float32 affective marker bias per option.
         urgency: ``()`` float32 in ``[0, 1]`` from the affect module.

@@ -2,23 +2,37 @@
 
 For short trial-based tasks (``Choice-v0``, the Iowa Gambling Task) a participant must
 learn within one session. This mode uses the same networks, affect module and lesions
-as :mod:`affect.ppo`, with a one-step *differential* (average-reward) TD actor-critic
-for continuing tasks (Sutton & Barto 2018, sec. 13.6):
+as :mod:`affect.ppo`. The policy head's outputs are read as *action values* ``q(s, .)``
+and learned by a one-step *differential* (average-reward) TD rule for continuing tasks
+(Sutton & Barto 2018, sec. 10.3), the reinforcement-learning drift-diffusion model of
+Pedersen, Frank & Biele (2017) with a state-value baseline:
 
-    delta = r + r_felt - r_bar + Phi(s') + (1 - terminated) * U(s') - V(s)
-    r_bar <- r_bar + online_avg_reward_step * delta
-    loss  = vf_coef * 0.5 * delta^2 - chosen * sg(delta) * log pi(a|s) - ent_coef * H(pi(.|s))
+    target  = r + r_felt - r_bar + Phi(s') + (1 - terminated) * U(s')
+    delta   = target - (Phi(s) + U(s))              (state value V = Phi + U)
+    delta_q = target - (Phi(s) + q(s, a))           (the chosen action's value)
+    r_bar  <- r_bar + online_avg_reward_step * delta
+    sigma2 <- sigma2 + online_avg_reward_step * ((r + r_felt - r_bar)^2 - sigma2)
+    loss    = vf_coef * 0.5 * delta^2 + chosen * 0.5 * delta_q^2
 
-(``gamma`` is not used: with gamma = 0.99 the returns are ~70 and a critic updated one
-sample at a time cannot reach them within a session, so the TD errors stay positive and
-the actor learns habits instead of values.)
+with one Adam step per transition (``gamma`` is not used: with gamma = 0.99 the returns
+are ~70 and a critic updated one sample at a time cannot reach them within a session).
 
-with ``V = Phi + U`` as in :mod:`affect.ppo`, ``pi`` the softmax of the tempered
-preferences over the offered options, and one Adam step per transition. Decisions come
-from :func:`affect.deliberation.deliberate` (or :func:`~affect.deliberation.instant`);
-the preferences are the tempered policy logits, the urgency and the marker bias come
-from the affect module. A decision that times out in a timed world is "no response":
-nothing is chosen, so the actor is not updated and no option is tagged.
+Decisions come from :func:`affect.deliberation.deliberate` (or
+:func:`~affect.deliberation.instant`) with preferences ``q / (sigma * T)``: action
+values in units of the running reward spread ``sigma`` (range adaptation of value
+coding, Padoa-Schioppa 2009; it makes one set of decision constants serve worlds whose
+rewards differ in scale) and divided by the affect-modulated temperature ``T``. The
+urgency and the marker bias (also in units of ``sigma``) come from the affect module.
+
+Why action values rather than a policy-gradient actor: a softmax actor has no reason to
+bring the preferences of two equally good options together (its gradient vanishes once
+it is indifferent enough), so it kept arbitrary gaps of ~0.6 nats between equal items
+and the decision process read them as evidence. Action values regress to the same
+target for equal options; what remains is learning noise, which grows with the step
+size ``online_learning_rate``.
+
+A decision that times out in a timed world is "no response": nothing is chosen, so no
+action value is updated and no option is tagged.
 
 Affective tags: after each choice, every channel's felt outcome is added to the chosen
 option's tag (leaky, :func:`affect.deliberation.update_markers`); the decision reads them
@@ -55,6 +69,7 @@ class OnlineState:
     aff: AffectOutput
     markers: jnp.ndarray  # (C, K) f32 affective tags per channel and option
     avg_reward: jnp.ndarray  # () f32 running average reward (differential TD)
+    reward_var: jnp.ndarray  # () f32 running variance of the reward about avg_reward
     td_prev: jnp.ndarray  # () f32 last TD error
     key: jax.Array
 
@@ -71,19 +86,15 @@ def _one(tree):
 
 
 def td_loss(static: Static, params, batch):
-    """One-step actor-critic loss for one transition (see module docstring)."""
+    """One-step TD loss for one transition (see module docstring); returns
+    ``(loss, (delta_v, delta_q))``."""
     cfg = static.config
-    obs, feelings, mask, temperature, marker, action, chosen, target = batch
-    logits, u = static.network.apply(params, network_input(obs, feelings))
-    logits = jnp.where(mask, logits / temperature, -1e9)
-    log_pi = jax.nn.log_softmax(logits)
-    value = marker + u
-    delta = target - value
-    pi = jnp.exp(log_pi)
-    entropy = -(jnp.where(mask, pi * log_pi, 0.0)).sum()
-    actor = -chosen * jax.lax.stop_gradient(delta) * log_pi[action]
-    loss = cfg.vf_coef * 0.5 * delta**2 + actor - cfg.ent_coef * entropy
-    return loss, delta
+    obs, feelings, marker, action, chosen, target = batch
+    q, u = static.network.apply(params, network_input(obs, feelings))
+    delta_v = target - (marker + u)
+    delta_q = target - (marker + q[action])
+    loss = cfg.vf_coef * 0.5 * delta_v**2 + chosen * 0.5 * delta_q**2
+    return loss, (delta_v, delta_q)
 
 
 def fresh_affect(static: Static, affect_params, env_state, gains):
@@ -108,10 +119,12 @@ def online_step(
     gains_t = jnp.where(t < onset, gains[0], gains[1])
     key, k_dec, k_env = jax.random.split(state.key, 3)
     mask = world.action_mask(state.env_state, world_params)[0]
-    logits, _ = static.network.apply(state.params, network_input(state.obs, state.aff.feelings))
+    q, _ = static.network.apply(state.params, network_input(state.obs, state.aff.feelings))
+    # values in units of the reward spread (range adaptation), tempered by affect
+    scale = jnp.sqrt(state.reward_var) + _EPS
     temperature = cfg.temperature * state.aff.temperature
-    prefs = logits / temperature
-    bias = marker_bias(state.markers, gains_t)
+    prefs = q / (scale * temperature)
+    bias = marker_bias(state.markers, gains_t) / scale
     if cfg.decision == "deliberate":
         dec = deliberate(k_dec, prefs, mask, bias, state.aff.urgency, delib, cfg.max_ticks)
     else:
@@ -136,15 +149,18 @@ def online_step(
     batch = (
         state.obs,
         state.aff.feelings,
-        mask,
-        temperature,
         state.aff.marker,
         dec.action,
         chosen.astype(jnp.float32),
         jax.lax.stop_gradient(target),
     )
-    grads, delta = jax.grad(partial(td_loss, static), has_aux=True)(state.params, batch)
-    avg_reward = state.avg_reward + cfg.online_avg_reward_step * delta
+    grads, (delta, delta_q) = jax.grad(partial(td_loss, static), has_aux=True)(
+        state.params, batch
+    )
+    step_size = cfg.online_avg_reward_step
+    avg_reward = state.avg_reward + step_size * delta
+    surprise = (reward + aff_tr.reward - state.avg_reward) ** 2
+    reward_var = state.reward_var + step_size * (surprise - state.reward_var)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     markers = jax.vmap(update_markers, (0, None, None, 0, None))(
         state.markers, dec.action, chosen, aff_tr.tags, delib.marker_decay
@@ -163,6 +179,8 @@ def online_step(
         "bias_spread": _offered_spread(bias, mask),
         "pref_spread": _offered_spread(prefs, mask),
         "td_error": delta,
+        "q_error": jnp.where(chosen, delta_q, 0.0),
+        "reward_scale": scale,
         "done": done,
         **{k: v[0] for k, v in info.items() if k not in _BASE_INFO},
     }
@@ -175,6 +193,7 @@ def online_step(
         aff=reset_where(done, fresh, aff_tr),
         markers=markers,
         avg_reward=avg_reward,
+        reward_var=reward_var,
         td_prev=delta,
         key=key,
     )
@@ -187,7 +206,8 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
     ``logs`` maps names to ``(T,)`` arrays, one entry per step: ``action``, ``ticks``,
     ``timed_out``, ``reward``, ``felt_reward``, ``energy``, ``starved``, ``urgency``,
     ``bias_spread`` and ``pref_spread`` (max minus min marker bias and preference over
-    the offered options), ``td_error``,
+    the offered options), ``td_error``, ``q_error`` (0 when nothing was chosen),
+    ``reward_scale`` (``sigma`` used for the decision),
     ``done``, and every per-step ``info`` entry of the world (for ``Choice-v0``:
     ``offered``, ``equal``, ``chosen``, ``ticks``, ``value``), agent axis removed. The
     lesion's ``eval_gains`` apply from ``onset_step`` on (default: never).
@@ -219,6 +239,7 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
             aff=aff,
             markers=jnp.zeros((n_ch, k_actions), jnp.float32),
             avg_reward=jnp.zeros((), jnp.float32),
+            reward_var=jnp.ones((), jnp.float32),
             td_prev=jnp.zeros((), jnp.float32),
             key=key,
         )
@@ -232,3 +253,4 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
 
 
 _BASE_INFO = ("final_observation", "signals", "done")
+_EPS = 1e-3  # floor of the reward scale (a world with constant reward)

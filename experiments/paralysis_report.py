@@ -132,7 +132,7 @@ def draw(results_dir) -> list:
     test = df[df["metric"].str.startswith("test/")].copy()
     order = list(dict.fromkeys(df["condition"]))
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), constrained_layout=True)
     panels = [
         (("test/ticks_equal", "test/ticks_unequal"), "Deliberation (ticks per trial)"),
         (("test/timeout_equal", "test/timeout_unequal"), "Timeout rate"),
@@ -152,7 +152,7 @@ def draw(results_dir) -> list:
         ax.set_title(title)
         ax.set_xlabel(title.split(" (")[0].lower())
         ax.set_ylabel("")
-        ax.legend(title="", loc="lower right", fontsize=8)
+        ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
     for ax in axes[1:]:
         ax.set_yticklabels([])
     fig.suptitle(

@@ -30,6 +30,7 @@ def bootstrap_diff_ci(
     """Bootstrap CI of ``mean(a) - mean(b)`` for two independent samples."""
     return bootstrap_two_sample(a, b, diff_of_means, n_boot=n_boot, level=level, seed=seed)
 
+
 def hedges_g(a, b) -> float:
     """Hedges' g of ``mean(a) - mean(b)`` (pooled SD, small-sample corrected)."""
     a = np.asarray(a, float)
@@ -67,7 +68,9 @@ def bootstrap_two_sample(a, b, stat, n_boot: int = 10_000, level: float = 0.95, 
     if boots.size == 0:
         return (est, np.nan, np.nan)
     alpha = (1 - level) / 2
-    low, high = np.quantile(boots, [alpha, 1 - alpha])
+    # a ratio over a zero denominator is infinite: take order statistics, not interpolations
+    method = "linear" if np.isfinite(boots).all() else "inverted_cdf"
+    low, high = np.quantile(boots, [alpha, 1 - alpha], method=method)
     return est, float(low), float(high)
 
 

@@ -319,6 +319,46 @@ def test_online_agent_learns_within_a_session(sessions):
         assert m["accuracy_unequal"] > 0.8 > early["accuracy_unequal"]
 
 
+def test_td_loss_updates_only_the_chosen_action_value_by_hand():
+    from affect.networks import init_params
+    from affect.online import td_loss
+    from affect.ppo import AgentConfig, input_dim, make_static
+
+    world, _ = worlds.make("Choice-v0")
+    static = make_static(world, AgentConfig(vf_coef=0.5))
+    net = init_params(static.network, jax.random.PRNGKey(0), input_dim(static))
+    obs = jnp.zeros(world.obs_shape[0]).at[3].set(1.0)
+    feel = jnp.zeros(static.module.num_features)
+    q, u = static.network.apply(net, jnp.concatenate([obs, feel]))
+    marker, action, target = -0.2, 3, 0.7
+    for chosen in (1.0, 0.0):
+        batch = (obs, feel, jnp.float32(marker), action, jnp.float32(chosen), jnp.float32(target))
+        loss, (dv, dq) = td_loss(static, net, batch)
+        np.testing.assert_allclose(dv, target - (marker + u), rtol=1e-5)
+        np.testing.assert_allclose(dq, target - (marker + q[action]), rtol=1e-5)
+        want = 0.5 * 0.5 * dv**2 + chosen * 0.5 * dq**2
+        np.testing.assert_allclose(loss, want, rtol=1e-5)
+        grads = jax.grad(lambda p, b=batch: td_loss(static, p, b)[0])(net)
+        g_pi = np.asarray(grads["params"]["pi"]["kernel"])
+        # only the chosen action's column of the value head moves, and only if chosen
+        assert np.all(g_pi[:, np.arange(g_pi.shape[1]) != action] == 0)
+        assert np.any(g_pi[:, action] != 0) == bool(chosen)
+
+
+def test_online_values_converge_and_are_read_in_reward_units(sessions):
+    world, logs, _ = sessions
+    # the running reward spread is that of the rewards a good chooser gets (~0.2-0.4)
+    scale = logs["reward_scale"][0, 400:]
+    assert 0.15 < scale.mean() < 0.5
+    # value errors shrink as the session goes on
+    err = np.abs(logs["q_error"][0])
+    assert err[600:].mean() < err[:100].mean()
+    # equal items end up with closer values than items of different classes
+    eq = logs["equal"][0, 400:].astype(bool)
+    spread = logs["pref_spread"][0, 400:]
+    assert spread[eq].mean() < 0.5 * spread[~eq].mean()
+
+
 def test_full_lesion_removes_urgency_and_markers_exactly(sessions):
     _, logs, _ = sessions
     assert np.all(logs["urgency"][1] == 0.0) and np.all(logs["bias_spread"][1] == 0.0)
