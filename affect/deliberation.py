@@ -42,7 +42,7 @@ class DeliberationParams:
     bound: float = 10.0  # lead needed to commit (zero drift, no urgency: ~b^2/2 ticks)
     urgency_gain: float = 0.5  # slope of the urgency gate per tick at urgency 1
     marker_weight: float = 1.0  # weight of the affective marker bias in the drift
-    marker_decay: float = 0.9  # per-decision retention of an option's affective tag
+    marker_decay: float = 0.9  # retention of an option's affective tag each time it is chosen
 
 
 @struct.dataclass
@@ -143,14 +143,17 @@ def first_passage_mean_zero_drift(bound: float, noise: float) -> float:
 def update_markers(
     markers: jnp.ndarray, action: jnp.ndarray, chosen: jnp.ndarray, tag: jnp.ndarray, decay
 ) -> jnp.ndarray:
-    """Affective tags per option ``(K,)``: ``m <- decay * m + onehot(action) * tag``.
+    """Affective tags per option ``(K,)``: the chosen option's tag becomes
+    ``decay * m[action] + tag``; the others keep theirs.
 
-    ``tag`` is the felt outcome of the decision that the affect module lets through its
-    marker gains (:attr:`affect.module.AffectOutput.tag`): the anticipatory marker an
-    option carries into later decisions is what it made the agent feel before (Damasio's
-    somatic marker as a leaky associative trace). Nothing is tagged when ``chosen`` is
-    False (a missed deadline chose nothing).
+    ``tag`` is the felt outcome of the decision (each channel's, ungated:
+    :attr:`affect.module.AffectOutput.tags`): the anticipatory marker an option carries
+    into later decisions is what it made the agent feel before (Damasio's somatic
+    marker as an associative trace, a leaky sum of the option's own felt outcomes).
+    Like an association it fades by re-experience (extinction), not while other
+    options are chosen. Nothing is tagged when ``chosen`` is False (a missed deadline
+    chose nothing).
     """
     k = markers.shape[0]
-    hit = jax.nn.one_hot(action, k, dtype=markers.dtype) * chosen.astype(markers.dtype)
-    return decay * markers + hit * tag
+    hit = jax.nn.one_hot(action, k, dtype=bool) & chosen.astype(bool)
+    return jnp.where(hit, decay * markers + tag, markers)

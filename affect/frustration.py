@@ -12,9 +12,9 @@ leaky average ``f' = decay * f + (1 - decay) * stall``.
 Outputs:
 
 * ``feelings = [f', stall]``;
-* ``reward = -reward_scale * clip(miss_weight * missed + loss_weight * loss, 0, 1)``: the
-  outcome-evoked feeling of a setback (prediction errors change the mood, not the felt
-  outcome);
+* ``reward = -reward_scale * (miss_weight * missed + loss_weight * loss)``: the
+  outcome-evoked feeling of a setback, in proportion to its size (a $1,250 loss hurts
+  more than a $150 one); prediction errors change the mood, not the felt outcome;
 * ``marker = -marker_scale * f'``: a frustrated state is worse off;
 * ``urgency = clip(rest_urgency + f', 0, 1)``: time without progress is felt as a cost
   even at rest, and more so when frustrated. During deliberation no progress is made,
@@ -61,7 +61,7 @@ def step(params: FrustrationParams, state, signals, learning: LearningSignals):
     s = stall(params, signals, learning)
     f = params.decay * state + (1.0 - params.decay) * s
     setback = params.miss_weight * signals.missed + params.loss_weight * signals.loss
-    setback = jnp.clip(setback, 0.0, 1.0)
+    setback = jnp.maximum(setback, 0.0)  # felt in proportion to the size of the loss
     out = ChannelOutput(
         feelings=jnp.stack([f, s]).astype(jnp.float32),
         reward=(-params.reward_scale * setback).astype(jnp.float32),

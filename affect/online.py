@@ -177,6 +177,8 @@ def online_step(
         "starved": sig.starved,
         "urgency": state.aff.urgency,
         "bias_spread": _offered_spread(bias, mask),
+        "marker_chosen": bias[dec.action] * scale,
+        "q": q,
         "pref_spread": _offered_spread(prefs, mask),
         "td_error": delta,
         "q_error": jnp.where(chosen, delta_q, 0.0),
@@ -206,7 +208,10 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
     ``logs`` maps names to ``(T,)`` arrays, one entry per step: ``action``, ``ticks``,
     ``timed_out``, ``reward``, ``felt_reward``, ``energy``, ``starved``, ``urgency``,
     ``bias_spread`` and ``pref_spread`` (max minus min marker bias and preference over
-    the offered options), ``td_error``, ``q_error`` (0 when nothing was chosen),
+    the offered options), ``marker_chosen`` (the marker bias of the option about to be
+    chosen, before the choice, in felt-reward units: the analogue of an anticipatory
+    skin-conductance response), ``q (T, K)`` (the action values before the choice),
+    ``td_error``, ``q_error`` (0 when nothing was chosen),
     ``reward_scale`` (``sigma`` used for the decision),
     ``done``, and every per-step ``info`` entry of the world (for ``Choice-v0``:
     ``offered``, ``equal``, ``chosen``, ``ticks``, ``value``), agent axis removed. The

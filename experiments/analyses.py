@@ -37,19 +37,9 @@ def _block_curves(logs, block: int):
     return curves, (np.arange(u) + 1) * block
 
 
-def has_analysis(world) -> bool:
-    """Whether online sessions in ``world`` can be analysed (``Choice`` worlds so far)."""
-    from worlds.choice import Choice
-
-    return isinstance(world, Choice)
-
-
-def analyse_sessions(spec, world, world_params, logs):
-    """Measures of every run (see module docstring). Only ``Choice`` worlds so far."""
+def _analyse_choice(spec, world, world_params, logs):
     from experiments.choice_metrics import session_measures
 
-    if not has_analysis(world):
-        raise ValueError(f"no analysis for online sessions in {spec.world} yet")
     class_of = np.asarray(world._item_class)
     n_s, n_c = logs["ticks"].shape[:2]
     start = spec.total_steps - spec.test_steps if spec.test_steps else 0
@@ -69,3 +59,35 @@ def analyse_sessions(spec, world, world_params, logs):
     curves, steps = _block_curves(logs, min(CURVE_BLOCK, spec.total_steps))
     metrics.update(curves)
     return metrics, steps
+
+
+def _analyse_iowa(spec, world, world_params, logs):
+    from experiments.iowa_metrics import BLOCK, session_measures
+
+    block = BLOCK if spec.total_steps % BLOCK == 0 else spec.total_steps
+    scalars, curves = session_measures(logs, block)
+    steps = (np.arange(spec.total_steps // block) + 1) * block
+    return {**scalars, **curves}, steps
+
+
+def _analysis_for(world):
+    from worlds.choice import Choice
+    from worlds.iowa import IowaGambling
+
+    for cls, fn in ((Choice, _analyse_choice), (IowaGambling, _analyse_iowa)):
+        if isinstance(world, cls):
+            return fn
+    return None
+
+
+def has_analysis(world) -> bool:
+    """Whether online sessions in ``world`` can be analysed (Choice, IowaGambling)."""
+    return _analysis_for(world) is not None
+
+
+def analyse_sessions(spec, world, world_params, logs):
+    """Measures of every run (see module docstring)."""
+    fn = _analysis_for(world)
+    if fn is None:
+        raise ValueError(f"no analysis for online sessions in {spec.world} yet")
+    return fn(spec, world, world_params, logs)

@@ -72,7 +72,30 @@ def paralysis(quick: bool = False) -> ExperimentSpec:
     )
 
 
+def gambling(quick: bool = False) -> ExperimentSpec:
+    """Do affective markers steer choices away from decks with delayed losses?
+
+    ``IowaGambling-v0``: one 100-trial session per simulated participant, learning
+    online from the first card. Conditions: see :func:`lesion_set`; an acquired lesion
+    takes effect after block 2 (trial 40), so blocks 3-5 are the test phase. Quick: 100
+    participants per condition; full: 400.
+    """
+    from affect.ppo import AgentConfig
+
+    channels = AgentConfig().affect_channels
+    return ExperimentSpec(
+        name="gambling-quick" if quick else "gambling",
+        world="IowaGambling-v0",
+        conditions=lesion_set(channels),
+        seeds=100 if quick else 400,
+        total_steps=100,
+        test_steps=60,
+        trainer="online",
+    )
+
+
 EXPERIMENTS: dict[str, Callable[[bool], ExperimentSpec]] = {
     "foraging": foraging,
     "paralysis": paralysis,
+    "gambling": gambling,
 }

@@ -90,7 +90,7 @@ def _print_outputs(out: Path) -> None:
     if claims.exists():
         import pandas as pd
 
-        from experiments.paralysis_report import format_claims
+        from experiments.report import format_claims
 
         print("\n" + format_claims(pd.read_csv(claims).to_dict("records")))
     summary = out / "summary.csv"

@@ -102,12 +102,16 @@ def draw(results_dir: str | Path) -> list[Path]:
     if not csv.is_file():
         raise FileNotFoundError(f"{csv} not found: is {results_dir} an affectlab results folder?")
     df = pd.read_csv(csv)
-    if "test/ticks_equal" in set(df["metric"]):  # a Choice-v0 (paralysis) experiment
-        from experiments import paralysis_report
-
-        paralysis_report.draw(results_dir)
-        return [results_dir / n for n in ("figure.png", "figure.pdf", "statistics.csv",
-                                          "claims.csv")]
+    metrics = set(df["metric"])
+    report = None
+    if "test/ticks_equal" in metrics:  # a Choice-v0 (paralysis) experiment
+        from experiments import paralysis_report as report
+    elif "test/net_score_late" in metrics:  # an IowaGambling-v0 (gambling) experiment
+        from experiments import gambling_report as report
+    if report is not None:
+        report.draw(results_dir)
+        names = ("figure.png", "figure.pdf", "statistics.csv", "claims.csv")
+        return [results_dir / n for n in names]
     manifest_path = results_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     n_seeds = df["seed"].nunique()

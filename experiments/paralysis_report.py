@@ -14,15 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+from experiments.report import format_claims, statistics, values
+from experiments.stats import bootstrap_ci, bootstrap_two_sample, diff_of_means, ratio_of_means
 
-from experiments.stats import (
-    bootstrap_ci,
-    bootstrap_two_sample,
-    diff_of_means,
-    hedges_g_ci,
-    ratio_of_means,
-)
+__all__ = ["MEASURES", "check_claims", "draw", "format_claims"]
 
 MEASURES = [
     ("test/ticks_equal", "deliberation ticks, equal trials"),
@@ -42,45 +37,13 @@ LESION = "full-lesion"
 INCONSISTENCY = "test/reversal_equal"
 
 
-def _values(df, condition, metric):
-    sub = df[(df["condition"] == condition) & (df["metric"] == metric)]
-    return sub.sort_values("seed")["value"].to_numpy(float)
-
-
-def statistics(df):
-    import pandas as pd
-
-    rows = []
-    conditions = list(dict.fromkeys(df["condition"]))
-    for metric, label in MEASURES:
-        if metric not in set(df["metric"]):
-            continue
-        base = _values(df, "intact", metric)
-        for cond in conditions:
-            x = _values(df, cond, metric)
-            m, lo, hi = bootstrap_ci(x)
-            n = int(np.sum(~np.isnan(x)))
-            row = {"measure": label, "metric": metric, "condition": cond, "n": n,
-                   "mean": m, "ci_low": lo, "ci_high": hi}
-            if cond != "intact":
-                d = bootstrap_two_sample(x, base, diff_of_means)
-                r = bootstrap_two_sample(x, base, ratio_of_means)
-                g = hedges_g_ci(x, base)
-                row.update(
-                    diff=d[0], diff_low=d[1], diff_high=d[2],
-                    ratio=r[0], ratio_low=r[1], ratio_high=r[2],
-                    hedges_g=g[0], g_low=g[1], g_high=g[2],
-                )
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def check_claims(df, lesion: str = LESION):
     """The issue's claims, measured: a list of dicts (claim, measured, passed)."""
-    t = lambda c, m: _values(df, c, m)
+    t = lambda c, m: values(df, c, m)
     claims = []
 
     def add(claim, measured, passed):
+        claim = f"{lesion} vs intact, {claim}"
         claims.append({"claim": claim, "measured": measured, "passed": bool(passed)})
 
     r_eq = bootstrap_two_sample(t(lesion, "test/ticks_equal"), t("intact", "test/ticks_equal"),
@@ -106,13 +69,6 @@ def check_claims(df, lesion: str = LESION):
     return claims
 
 
-def format_claims(claims) -> str:
-    lines = ["claim check (full developmental lesion vs intact, test phase):"]
-    for c in claims:
-        lines.append(f"  [{'PASS' if c['passed'] else 'FAIL'}] {c['claim']}: {c['measured']}")
-    return "\n".join(lines)
-
-
 def draw(results_dir) -> list:
     """Write statistics.csv, claims.csv and the figure; return the claims."""
     import matplotlib
@@ -124,7 +80,7 @@ def draw(results_dir) -> list:
 
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
-    stats = statistics(df)
+    stats = statistics(df, MEASURES)
     stats.to_csv(results_dir / "statistics.csv", index=False)
     claims = check_claims(df)
     pd.DataFrame(claims).to_csv(results_dir / "claims.csv", index=False)

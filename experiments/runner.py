@@ -76,7 +76,11 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     lesions = stack_lesions(list(spec.conditions), static.module.channel_names)
     n_s, n_c = len(seeds), len(spec.conditions)
 
-    init = jax.jit(partial(init_params, static.network, input_dim=input_dim(static)))
+    init_key = "init|" + _job_key(spec, 0)  # one compiled initialiser per agent shape
+    if init_key not in _COMPILED:
+        dim = input_dim(static)
+        _COMPILED[init_key] = jax.jit(partial(init_params, static.network, input_dim=dim))
+    init = _COMPILED[init_key]
     train_keys, params = [], []
     for seed in seeds:  # outside the vmap: batched QR can deadlock XLA:CPU
         k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))

@@ -110,7 +110,7 @@ class ExperimentSpec:
             if not has_analysis(world):
                 raise SpecError(
                     f"spec.trainer='online': sessions in {self.world} have no analysis yet "
-                    "(supported: Choice-v0)"
+                    "(supported: Choice-v0, IowaGambling-v0)"
                 )
         try:
             cfg = self.agent_config()

@@ -128,9 +128,11 @@ def test_deliberate_rejects_bad_shapes():
 def test_markers_leaky_tag_and_gated_read():
     m = jnp.array([1.0, 2.0, 0.0])
     out = update_markers(m, jnp.int32(2), jnp.bool_(True), jnp.float32(0.5), 0.9)
-    np.testing.assert_allclose(out, [0.9, 1.8, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(out, [1.0, 2.0, 0.5], rtol=1e-6)  # only the chosen changes
+    again = update_markers(out, jnp.int32(2), jnp.bool_(True), jnp.float32(-1.0), 0.9)
+    np.testing.assert_allclose(again, [1.0, 2.0, 0.9 * 0.5 - 1.0], rtol=1e-6)
     none = update_markers(m, jnp.int32(2), jnp.bool_(False), jnp.float32(0.5), 0.9)
-    np.testing.assert_allclose(none, [0.9, 1.8, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(none, m, rtol=1e-6)
     tags = jnp.array([[1.0, -1.0], [0.5, 0.5]])  # (channels, options)
     gains = jnp.ones((2, 5))
     np.testing.assert_allclose(marker_bias(tags, gains), [1.5, -0.5])
@@ -162,8 +164,10 @@ def test_frustration_builds_on_stalls_and_decays_with_progress():
     np.testing.assert_allclose(out2.reward, 0.0)  # a prediction error is not a setback
     f3, _ = frustration_step(p, f2, _sig(), learn)  # progress: decays
     np.testing.assert_allclose(f3, 0.8 * f2, rtol=1e-6)
-    _, capped = frustration_step(p, jnp.float32(1.0), _sig(missed=True, loss=3.0), learn)
-    assert float(capped.urgency) == 1.0 and float(capped.reward) == -1.0
+    _, big = frustration_step(p, jnp.float32(1.0), _sig(missed=True, loss=3.0), learn)
+    # the mood and the urgency are capped; the felt setback grows with the loss
+    assert float(big.urgency) == 1.0 and float(big.feelings[0]) == 1.0
+    np.testing.assert_allclose(big.reward, -4.0)  # missed (1) + loss (3)
 
 
 # ------------------------------------------------------------ inconsistency metrics
@@ -285,19 +289,14 @@ def test_choice_gymnasium_face_passes_check_env():
 
 # ------------------------------------------------------------ online agent
 @pytest.fixture(scope="module")
-def sessions():
+def sessions(online_agent):
     from affect.lesion import stack_lesions
-    from affect.networks import init_params
     from affect.online import make_session
-    from affect.ppo import AgentConfig, input_dim, make_static
 
-    world, p = worlds.make("Choice-v0")
-    cfg = AgentConfig(total_steps=800, num_envs=1, num_steps=1, num_minibatches=1)
-    static = make_static(world, cfg)
+    world, p, static, net = online_agent("Choice-v0", 800)
     names = static.module.channel_names
     lesions = stack_lesions([Lesion("intact"), Lesion("full", {c: 0.0 for c in names})], names)
     session = make_session(static, p, static.module.default_params(), onset_step=400)
-    net = init_params(static.network, jax.random.PRNGKey(0), input_dim(static))
     run = jax.jit(jax.vmap(session, (None, None, 0)))
     logs = run(jax.random.PRNGKey(1), net, lesions)
     again = run(jax.random.PRNGKey(1), net, lesions)

@@ -7,6 +7,7 @@ registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
 from worlds.base import World
 from worlds.choice import Choice, ChoiceParams, ChoiceState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
+from worlds.iowa import IowaGambling, IowaParams, IowaState
 from worlds.layouts import Layout, parse_layout
 from worlds.registry import REGISTRY, check_world_id, make, register, registered
 from worlds.signals import Signals
@@ -18,6 +19,7 @@ register(
     doc="foraging with abundant food and a cost for eating past satiety",
 )
 register("Choice-v0", Choice, doc="repeated choice among k items; equal/unequal trials; deadline")
+register("IowaGambling-v0", IowaGambling, doc="four-deck Iowa Gambling Task, Bechara 1994 schedule")
 
 from worlds import gym_face as _gym_face  # noqa: E402  (registers gymnasium ids)
 
@@ -31,6 +33,9 @@ __all__ = [
     "Foraging",
     "ForagingParams",
     "ForagingState",
+    "IowaGambling",
+    "IowaParams",
+    "IowaState",
     "Layout",
     "parse_layout",
     "Signals",

@@ -1,0 +1,180 @@
+"""``IowaGambling-v0``: the four-deck Iowa Gambling Task with the published schedule.
+
+Bechara, Damasio, Damasio & Anderson (1994), "Insensitivity to future consequences
+following damage to human prefrontal cortex", *Cognition* 50, 7-15, Fig. 1: four decks
+of 40 cards. Every card of decks A and B pays $100, every card of C and D $50; some
+cards also carry a loss. The losses follow a fixed sequence per deck (below, card by
+card; the same sequence is tabulated as "payoff scheme 1" in Steingroever, Wetzels,
+Horstmann, Neumann & Wagenmakers 2013, *Psychological Assessment* 25, 180-193):
+
+* **A** (frequent losses, $150-$350): per 10 cards, losses of 1250 in total, net -250;
+* **B** (one loss of $1250 per 10 cards): net -250;
+* **C** (frequent losses, $25-$75): losses of 250 in total, net +250;
+* **D** (one loss of $250 per 10 cards): net +250.
+
+The participant draws one card per trial for ``time_limit`` trials (100). A deck whose
+40 cards are drawn is empty: it is no longer offered (``action_mask``), and choosing it
+anyway draws nothing (a *miss*).
+
+Observation (float32 ``(5,)``): which decks can be drawn from (0/1 each), then the
+body's energy (the task has no food; the participant is sated, energy 1).
+Action (``()`` int32 per agent): the deck, 0..3 for A..D.
+Reward: ``reward_scale * (gain - loss)`` of the card (``reward_scale = 0.01``: one unit
+per $100, a task parameter).
+Signals: ``loss = reward_scale * loss`` (>= 0), ``missed`` on a miss, energy constant at
+1 (``ate``, ``overate`` 0; nobody starves).
+Termination: none; ``truncated`` after ``time_limit`` trials.
+Info (per trial just played): ``deck (A,)`` int32 (-1 on a miss), ``card (A,)`` int32
+(the card's index in its deck), ``gain (A,)`` and ``loss (A,)`` in dollars, ``net
+(A,)`` in dollars, ``good (A,)`` bool (deck C or D).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from worlds.base import World
+from worlds.signals import Signals
+
+DECKS = "ABCD"
+GAINS = np.array([100, 100, 50, 50], np.int32)
+"""Gain per card of each deck, in dollars."""
+
+# Losses per card, in dollars, in the order the cards are drawn (Bechara et al. 1994).
+# Four rows (decks A..D) of 40 cards, written as four blocks of 10.
+LOSSES = np.array(
+    [
+        # deck A
+        [0, 0, 150, 0, 300, 0, 200, 0, 250, 350]
+        + [0, 350, 0, 250, 200, 0, 300, 150, 0, 0]
+        + [0, 300, 0, 350, 0, 200, 250, 150, 0, 0]
+        + [350, 200, 250, 0, 0, 0, 150, 300, 0, 0],
+        # deck B
+        [0, 0, 0, 0, 0, 0, 0, 0, 1250, 0]
+        + [0, 0, 0, 1250, 0, 0, 0, 0, 0, 0]
+        + [1250, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        + [0, 1250, 0, 0, 0, 0, 0, 0, 0, 0],
+        # deck C
+        [0, 0, 50, 0, 50, 0, 50, 0, 50, 50]
+        + [0, 25, 75, 0, 0, 0, 25, 75, 0, 50]
+        + [0, 0, 0, 50, 25, 50, 0, 0, 75, 50]
+        + [0, 0, 0, 25, 25, 0, 75, 0, 50, 75],
+        # deck D
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 250]
+        + [0, 0, 0, 0, 0, 0, 0, 0, 0, 250]
+        + [0, 0, 0, 0, 0, 0, 0, 0, 250, 0]
+        + [0, 0, 0, 0, 250, 0, 0, 0, 0, 0],
+    ],
+    np.int32,
+)
+CARDS_PER_DECK = LOSSES.shape[1]
+
+
+@struct.dataclass
+class IowaParams:
+    """Numbers of the task (sweepable pytree leaves)."""
+
+    reward_scale: float = 0.01  # reward units per dollar
+    time_limit: int = 100  # trials (cards drawn) in one session
+
+
+@struct.dataclass
+class IowaState:
+    drawn: jnp.ndarray  # (A, 4) int32 cards drawn from each deck
+    t: jnp.ndarray  # () int32 trials played
+    signals: Signals
+
+
+class IowaGambling(World):
+    """The Iowa Gambling Task (see module docstring).
+
+    Args:
+        num_agents: independent participants sharing nothing (default 1).
+    """
+
+    num_actions = 4
+    obs_shape = (5,)
+
+    def __init__(self, num_agents: int = 1):
+        if isinstance(num_agents, bool) or not isinstance(num_agents, int) or num_agents < 1:
+            raise ValueError(f"IowaGambling: num_agents must be an int >= 1, got {num_agents!r}")
+        self.num_agents = num_agents
+
+    def default_params(self) -> IowaParams:
+        return IowaParams()
+
+    def action_mask(self, state: IowaState, params=None) -> jnp.ndarray:
+        del params
+        return state.drawn < CARDS_PER_DECK
+
+    def _obs(self, state: IowaState) -> jnp.ndarray:
+        available = self.action_mask(state).astype(jnp.float32)
+        return jnp.concatenate([available, jnp.ones((self.num_agents, 1), jnp.float32)], axis=1)
+
+    def reset_env(self, key, params: IowaParams):
+        del key
+        a = self.num_agents
+        state = IowaState(
+            drawn=jnp.zeros((a, 4), jnp.int32),
+            t=jnp.zeros((), jnp.int32),
+            signals=Signals.at_rest(jnp.ones((a,), jnp.float32)),
+        )
+        return self._obs(state), state
+
+    def step_env(self, key, state: IowaState, action, params: IowaParams):
+        del key
+        deck = jnp.asarray(action, jnp.int32).reshape(self.num_agents)
+        in_range = (deck >= 0) & (deck < 4)
+        d = jnp.clip(deck, 0, 3)
+        card = jnp.take_along_axis(state.drawn, d[:, None], axis=1)[:, 0]
+        valid = in_range & (card < CARDS_PER_DECK)
+        gain = jnp.where(valid, jnp.asarray(GAINS)[d], 0)
+        loss = jnp.where(valid, jnp.asarray(LOSSES)[d, jnp.clip(card, 0, CARDS_PER_DECK - 1)], 0)
+        net = gain - loss
+        drawn = state.drawn + jax.nn.one_hot(d, 4, dtype=jnp.int32) * valid[:, None]
+        scale = jnp.asarray(params.reward_scale, jnp.float32)
+        energy = jnp.ones((self.num_agents,), jnp.float32)
+        signals = Signals(
+            energy=energy,
+            energy_prev=energy,
+            ate=jnp.zeros_like(energy),
+            overate=jnp.zeros_like(energy),
+            starved=jnp.zeros((self.num_agents,), bool),
+            alive=jnp.ones((self.num_agents,), bool),
+            loss=scale * loss.astype(jnp.float32),
+            missed=~valid,
+        )
+        t = state.t + 1
+        new = IowaState(drawn=drawn, t=t, signals=signals)
+        info = {
+            "deck": jnp.where(valid, deck, -1).astype(jnp.int32),
+            "card": jnp.where(valid, card, -1).astype(jnp.int32),
+            "gain": gain.astype(jnp.int32),
+            "loss": loss.astype(jnp.int32),
+            "net": net.astype(jnp.int32),
+            "good": valid & (d >= 2),
+        }
+        reward = scale * net.astype(jnp.float32)
+        terminated = jnp.zeros((self.num_agents,), bool)
+        truncated = jnp.broadcast_to(t >= params.time_limit, (self.num_agents,))
+        return self._obs(new), new, reward, terminated, truncated, info
+
+    # ----- rendering ------------------------------------------------------------------------
+    def render_ansi(self, state: IowaState, params: IowaParams | None = None) -> str:
+        lines = []
+        for a in range(self.num_agents):
+            left = "  ".join(
+                f"{DECKS[i]}:{CARDS_PER_DECK - int(state.drawn[a, i]):2d} left" for i in range(4)
+            )
+            lines.append(f"trial {int(state.t)}   {left}")
+        return "\n".join(lines) + "\n"
+
+    def render_rgb(self, state: IowaState, cell: int = 24) -> np.ndarray:
+        """One row per agent, one cell per deck: darker as the deck empties."""
+        left = 1.0 - np.asarray(state.drawn, np.float32) / CARDS_PER_DECK
+        shade = (60 + 180 * left).astype(np.uint8)
+        img = np.stack([shade, shade, np.full_like(shade, 200)], axis=-1)
+        return np.kron(img, np.ones((cell, cell, 1), np.uint8))
