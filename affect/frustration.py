@@ -7,7 +7,10 @@ toward a goal). For one agent, with the stall of a transition
     stall = clip(miss_weight * missed + loss_weight * loss + td_weight * max(-td_error, 0), 0, 1)
 
 (a missed deadline, a loss, a worse-than-expected outcome), the frustration level is a
-leaky average ``f' = decay * f + (1 - decay) * stall``.
+leaky average ``f' = decay * f + (1 - decay) * stall``. The channel sees no states: a
+world reports any step that brought no progress (a missed deadline; in a world that
+tracks them, a return to a state already visited without gain) through
+``Signals.missed``.
 
 Outputs:
 
