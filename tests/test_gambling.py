@@ -65,10 +65,15 @@ def test_schedule_card_by_card(deck):
     nets = np.array([int(r["net"]) for r in rows]).reshape(4, 10).sum(1)
     want = -250 if name in "AB" else 250
     np.testing.assert_array_equal(nets, [want] * 4)  # every block of 10 cards
-    # the deck is now empty: no longer offered, and drawing from it is a miss
-    assert not bool(world.action_mask(state)[0, deck])
-    _, _, r, *_, info = world.step_env(jax.random.PRNGKey(99), state, jnp.array([deck]), p)
-    assert float(r[0]) == 0.0 and int(info["deck"][0]) == -1
+    n_losses = [sum(int(r["loss"]) > 0 for r in rows[i : i + 10]) for i in range(0, 40, 10)]
+    assert n_losses == [5 if name in "AC" else 1] * 4
+    # the 41st draw starts the sequence again; the deck stays on offer
+    assert bool(world.action_mask(state)[0, deck])
+    again, _ = draw_deck(world, p, deck, 50)
+    assert [int(r["loss"]) for r in again[40:]] == [int(r["loss"]) for r in rows[:10]]
+    assert int(again[40]["card"]) == 0
+    _, _, r, *_, info = world.step_env(jax.random.PRNGKey(99), state, jnp.array([7]), p)
+    assert float(r[0]) == 0.0 and int(info["deck"][0]) == -1  # no such deck: a miss
 
 
 def test_losses_are_reported_apart_and_the_session_ends_after_100_trials():

@@ -1,23 +1,24 @@
 """``IowaGambling-v0``: the four-deck Iowa Gambling Task with the published schedule.
 
 Bechara, Damasio, Damasio & Anderson (1994), "Insensitivity to future consequences
-following damage to human prefrontal cortex", *Cognition* 50, 7-15, Fig. 1: four decks
-of 40 cards. Every card of decks A and B pays $100, every card of C and D $50; some
-cards also carry a loss. The losses follow a fixed sequence per deck (below, card by
-card; the same sequence is tabulated as "payoff scheme 1" in Steingroever, Wetzels,
-Horstmann, Neumann & Wagenmakers 2013, *Psychological Assessment* 25, 180-193):
+following damage to human prefrontal cortex", *Cognition* 50, 7-15, Fig. 1. Every card
+of decks A and B pays $100, every card of C and D $50; some cards also carry a loss.
+The losses follow a fixed 40-card sequence per deck (below, card by card; "payoff scheme
+1" of Steingroever et al. 2015, *Journal of Open Psychology Data* 3(1):e5, with deck C
+in its corrected form: older copies have errors in C's second and fourth groups of ten).
+The 41st draw from a deck starts its sequence again.
 
 * **A** (frequent losses, $150-$350): per 10 cards, losses of 1250 in total, net -250;
 * **B** (one loss of $1250 per 10 cards): net -250;
 * **C** (frequent losses, $25-$75): losses of 250 in total, net +250;
 * **D** (one loss of $250 per 10 cards): net +250.
 
-The participant draws one card per trial for ``time_limit`` trials (100). A deck whose
-40 cards are drawn is empty: it is no longer offered (``action_mask``), and choosing it
-anyway draws nothing (a *miss*).
+The participant draws one card per trial for ``time_limit`` trials (100). Every deck is
+always on offer; an action outside 0..3 draws nothing (a *miss*).
 
-Observation (float32 ``(5,)``): which decks can be drawn from (0/1 each), then the
-body's energy (the task has no food; the participant is sated, energy 1).
+Observation (float32 ``(5,)``): which decks can be drawn from (always all four, 0/1
+each, the layout of ``Choice-v0``), then the body's energy (the task has no food; the
+participant is sated, energy 1).
 Action (``()`` int32 per agent): the deck, 0..3 for A..D.
 Reward: ``reward_scale * (gain - loss)`` of the card (``reward_scale = 0.01``: one unit
 per $100, a task parameter).
@@ -25,8 +26,8 @@ Signals: ``loss = reward_scale * loss`` (>= 0), ``missed`` on a miss, energy con
 1 (``ate``, ``overate`` 0; nobody starves).
 Termination: none; ``truncated`` after ``time_limit`` trials.
 Info (per trial just played): ``deck (A,)`` int32 (-1 on a miss), ``card (A,)`` int32
-(the card's index in its deck), ``gain (A,)`` and ``loss (A,)`` in dollars, ``net
-(A,)`` in dollars, ``good (A,)`` bool (deck C or D).
+(the card's place in its deck's sequence, 0..39; -1 on a miss), ``gain (A,)`` and
+``loss (A,)`` in dollars, ``net (A,)`` in dollars, ``good (A,)`` bool (deck C or D).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class IowaParams:
 
 @struct.dataclass
 class IowaState:
-    drawn: jnp.ndarray  # (A, 4) int32 cards drawn from each deck
+    drawn: jnp.ndarray  # (A, 4) int32 cards drawn from each deck so far
     t: jnp.ndarray  # () int32 trials played
     signals: Signals
 
@@ -108,7 +109,7 @@ class IowaGambling(World):
 
     def action_mask(self, state: IowaState, params=None) -> jnp.ndarray:
         del params
-        return state.drawn < CARDS_PER_DECK
+        return jnp.ones(state.drawn.shape, bool)
 
     def _obs(self, state: IowaState) -> jnp.ndarray:
         available = self.action_mask(state).astype(jnp.float32)
@@ -129,10 +130,10 @@ class IowaGambling(World):
         deck = jnp.asarray(action, jnp.int32).reshape(self.num_agents)
         in_range = (deck >= 0) & (deck < 4)
         d = jnp.clip(deck, 0, 3)
-        card = jnp.take_along_axis(state.drawn, d[:, None], axis=1)[:, 0]
-        valid = in_range & (card < CARDS_PER_DECK)
+        card = jnp.take_along_axis(state.drawn, d[:, None], axis=1)[:, 0] % CARDS_PER_DECK
+        valid = in_range
         gain = jnp.where(valid, jnp.asarray(GAINS)[d], 0)
-        loss = jnp.where(valid, jnp.asarray(LOSSES)[d, jnp.clip(card, 0, CARDS_PER_DECK - 1)], 0)
+        loss = jnp.where(valid, jnp.asarray(LOSSES)[d, card], 0)
         net = gain - loss
         drawn = state.drawn + jax.nn.one_hot(d, 4, dtype=jnp.int32) * valid[:, None]
         scale = jnp.asarray(params.reward_scale, jnp.float32)
@@ -166,15 +167,14 @@ class IowaGambling(World):
     def render_ansi(self, state: IowaState, params: IowaParams | None = None) -> str:
         lines = []
         for a in range(self.num_agents):
-            left = "  ".join(
-                f"{DECKS[i]}:{CARDS_PER_DECK - int(state.drawn[a, i]):2d} left" for i in range(4)
-            )
+            left = "  ".join(f"{DECKS[i]}:{int(state.drawn[a, i]):3d} drawn" for i in range(4))
             lines.append(f"trial {int(state.t)}   {left}")
         return "\n".join(lines) + "\n"
 
     def render_rgb(self, state: IowaState, cell: int = 24) -> np.ndarray:
-        """One row per agent, one cell per deck: darker as the deck empties."""
-        left = 1.0 - np.asarray(state.drawn, np.float32) / CARDS_PER_DECK
-        shade = (60 + 180 * left).astype(np.uint8)
+        """One row per agent, one cell per deck: darker the more it was drawn from."""
+        drawn = np.asarray(state.drawn, np.float32)
+        share = drawn / np.maximum(drawn.sum(axis=1, keepdims=True), 1.0)
+        shade = (240 - 180 * share).astype(np.uint8)
         img = np.stack([shade, shade, np.full_like(shade, 200)], axis=-1)
         return np.kron(img, np.ones((cell, cell, 1), np.uint8))
