@@ -12,11 +12,7 @@ from worlds.signals import Signals
 
 
 def one_agent_signals(energy_prev, energy):
-    return Signals(
-        energy=jnp.float32(energy), energy_prev=jnp.float32(energy_prev),
-        ate=jnp.float32(0.0), overate=jnp.float32(0.0), starved=jnp.bool_(False),
-        alive=jnp.bool_(True), loss=jnp.float32(0.0), missed=jnp.bool_(False),
-    )
+    return Signals.of(jnp.float32(energy), energy_prev=energy_prev)
 
 
 # ---------------------------------------------------------------- hunger, by hand

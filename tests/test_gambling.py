@@ -111,10 +111,7 @@ def test_iowa_rejects_bad_agent_counts():
 
 # ------------------------------------------------------------ frustration on losses
 def _loss_signals(loss):
-    one = jnp.float32(1.0)
-    return Signals(energy=one, energy_prev=one, ate=jnp.float32(0), overate=jnp.float32(0),
-                   starved=jnp.bool_(False), alive=jnp.bool_(True), loss=jnp.float32(loss),
-                   missed=jnp.bool_(False))
+    return Signals.of(jnp.float32(1.0), loss=loss)
 
 
 def test_frustration_on_a_hand_made_sequence_of_losses():

@@ -143,10 +143,7 @@ def test_markers_leaky_tag_and_gated_read():
 
 # ------------------------------------------------------------ frustration, by hand
 def _sig(missed=False, loss=0.0):
-    z = jnp.float32(0.5)
-    return Signals(energy=z, energy_prev=z, ate=jnp.float32(0), overate=jnp.float32(0),
-                   starved=jnp.bool_(False), alive=jnp.bool_(True), loss=jnp.float32(loss),
-                   missed=jnp.bool_(missed))
+    return Signals.of(jnp.float32(0.5), loss=loss, missed=missed)
 
 
 def test_frustration_builds_on_stalls_and_decays_with_progress():

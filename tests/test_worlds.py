@@ -295,3 +295,15 @@ def test_gymnasium_rejects_bad_render_mode_and_actions():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="not in"):
         env.step(7)
+
+
+def test_signals_of_fills_the_rest_and_rejects_unknown_fields():
+    from worlds.signals import Signals
+
+    s = Signals.of(jnp.array([0.5, 0.2]), loss=jnp.array([1.0, 0.0]), starved=[False, True])
+    np.testing.assert_allclose(s.energy_prev, [0.5, 0.2])
+    np.testing.assert_array_equal(s.alive, [True, False])
+    np.testing.assert_array_equal(s.hazard, [0.0, 0.0])
+    assert s.missed.dtype == bool and s.loss.dtype == jnp.float32
+    with pytest.raises(TypeError, match="no field"):
+        Signals.of(0.5, fear=1.0)

@@ -186,6 +186,7 @@ class Choice(World):
             alive=alive,
             loss=jnp.zeros_like(energy),
             missed=missed,
+            hazard=jnp.zeros_like(energy),
         )
         info = {
             "offered": state.offered,

@@ -223,6 +223,7 @@ class Foraging(World):
             alive=alive_next,
             loss=jnp.zeros_like(energy),
             missed=jnp.zeros_like(alive_next),
+            hazard=jnp.zeros_like(energy),
         )
         state = ForagingState(
             pos=pos, energy=energy, alive=alive_next, food=food, t=t, signals=signals

@@ -147,6 +147,7 @@ class IowaGambling(World):
             alive=jnp.ones((self.num_agents,), bool),
             loss=scale * loss.astype(jnp.float32),
             missed=~valid,
+            hazard=jnp.zeros_like(energy),
         )
         t = state.t + 1
         new = IowaState(drawn=drawn, t=t, signals=signals)

@@ -28,6 +28,8 @@ class Signals:
         loss: float32, size of a loss the agent suffered on the step (>= 0; 0 if none).
         missed: bool, the step brought no progress the agent was waiting for (e.g. a
             decision deadline passed without a response).
+        hazard: float32 in ``[0, 1]``, how close a threat is after the step (0: none in
+            sight), for worlds with hazards and for channels such as fear.
     """
 
     energy: jnp.ndarray  # (A,) f32
@@ -38,6 +40,28 @@ class Signals:
     alive: jnp.ndarray  # (A,) bool
     loss: jnp.ndarray  # (A,) f32
     missed: jnp.ndarray  # (A,) bool
+    hazard: jnp.ndarray  # (A,) f32
+
+    @classmethod
+    def of(cls, energy, **fields) -> Signals:
+        """Signals with the given fields and the rest at rest: ``energy_prev = energy``,
+        no events (zeros, ``False``), ``alive = not starved``. Unknown names raise."""
+        energy = jnp.asarray(energy, jnp.float32)
+        unknown = set(fields) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise TypeError(
+                f"Signals has no field(s) {sorted(unknown)}; fields: "
+                f"{list(cls.__dataclass_fields__)}"
+            )
+        rest = cls.at_rest(energy)
+        out = {}
+        for name in cls.__dataclass_fields__:
+            default = getattr(rest, name)
+            value = fields.get(name, default)
+            out[name] = jnp.broadcast_to(jnp.asarray(value, default.dtype), energy.shape)
+        if "alive" not in fields and "starved" in fields:
+            out["alive"] = ~out["starved"]
+        return cls(**out)
 
     @classmethod
     def at_rest(cls, energy: jnp.ndarray) -> Signals:
@@ -53,4 +77,5 @@ class Signals:
             alive=jnp.ones(energy.shape, bool),
             loss=zeros,
             missed=jnp.zeros(energy.shape, bool),
+            hazard=zeros,
         )
