@@ -274,6 +274,40 @@ def observe(static: Static, affect_params, signals, gains):
     )
 
 
+def make_transition(
+    cfg, runner, decision, reward, aff_tr, sig, terminated, done, next_obs, ep_return, ep_length
+) -> Transition:
+    """The :class:`Transition` of one step in every world (JAX and host-run worlds alike).
+
+    ``decision`` is ``(action, log_prob, value, temperature)`` of the step; ``reward`` the
+    world's; ``aff_tr`` the affect outputs of the transition; ``sig`` its signals;
+    ``ep_return``/``ep_length`` the episode's totals including this step.
+    """
+    action, log_prob, value, temperature = decision
+    return Transition(
+        obs=runner.obs,
+        feelings=runner.aff.feelings,
+        temperature=temperature,
+        action=action,
+        log_prob=log_prob,
+        value=value,
+        marker=runner.aff.marker,
+        reward=reward + aff_tr.reward,
+        discount=cfg.gamma * runner.aff.discount,
+        terminated=terminated,
+        done=done,
+        next_obs=next_obs,
+        next_feelings=aff_tr.feelings,
+        next_marker=aff_tr.marker,
+        world_reward=reward,
+        felt_reward=aff_tr.reward,
+        energy=sig.energy,
+        starved=sig.starved,
+        finished_return=jnp.where(done, ep_return, 0.0),
+        finished_length=jnp.where(done, ep_length, 0),
+    )
+
+
 def env_step(static: Static, world_params, affect_params, gains, runner: RunnerState, _):
     """One step in every world: act, step the world, feel. Returns ``(runner, Transition)``."""
     world, module, cfg = static.world, static.module, static.config
@@ -301,31 +335,13 @@ def env_step(static: Static, world_params, affect_params, gains, runner: RunnerS
     fresh_state, fresh = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
     aff_state = jax.vmap(reset_where)(done, fresh_state, aff_state)
     aff_next = jax.vmap(reset_where)(done, fresh, aff_tr)
-    total_reward = reward + aff_tr.reward
     ep_return = runner.ep_return + reward
     ep_length = runner.ep_length + 1
-    transition = Transition(
-        obs=runner.obs,
-        feelings=runner.aff.feelings,
-        temperature=temperature,
-        action=action,
-        log_prob=log_prob,
-        value=value,
-        marker=runner.aff.marker,
-        reward=total_reward,
-        discount=cfg.gamma * runner.aff.discount,
-        terminated=terminated,
-        done=done,
-        next_obs=info["final_observation"][:, 0],
-        next_feelings=aff_tr.feelings,
-        next_marker=aff_tr.marker,
-        world_reward=reward,
-        felt_reward=aff_tr.reward,
-        energy=sig_step.energy,
-        starved=sig_step.starved,
-        finished_return=jnp.where(done, ep_return, 0.0),
-        finished_length=jnp.where(done, ep_length, 0),
+    transition = make_transition(
+        cfg, runner, (action, log_prob, value, temperature), reward, aff_tr, sig_step,
+        terminated, done, info["final_observation"][:, 0], ep_return, ep_length,
     )
+    total_reward = transition.reward
     runner = runner.replace(
         env_state=env_state,
         obs=obs[:, 0],

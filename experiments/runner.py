@@ -86,6 +86,9 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))
         params.append(init(k_init))
         train_keys.append(k_train)
+    if getattr(world, "host", False):  # a Gymnasium world: rollouts on the host
+        return _run_host_job(spec, static, world_params, affect_params, lesions, seeds,
+                             train_keys, params)
     stack = lambda xs: jax.tree_util.tree_map(lambda *a: jax.numpy.stack(a), *xs)
     rep = lambda x: jax.numpy.repeat(x, n_c, axis=0)  # seed-major: (s0c0, s0c1, s1c0, ...)
     keys = rep(jax.numpy.stack(train_keys))
@@ -122,6 +125,36 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         "metrics": metrics,
         "compile_s": compile_s,
         "run_s": run_s,
+        "device": str(jax.devices()[0]),
+    }
+
+
+def _run_host_job(spec, static, world_params, affect_params, lesions, seeds, keys, params):
+    """Seeds x conditions one after the other, rollouts on the host (Gymnasium worlds)."""
+    import jax
+
+    from affect.host import make_host_train
+
+    train = make_host_train(static, world_params, affect_params)
+    n_c = len(spec.conditions)
+    t0 = time.perf_counter()
+    rows = []
+    for key, net in zip(keys, params, strict=True):
+        row = []
+        for c in range(n_c):
+            lesion = jax.tree_util.tree_map(lambda x, c=c: x[c], lesions)
+            row.append(train(key, net, lesion)[1])
+        rows.append(row)
+    metrics = {
+        k: np.stack([np.stack([np.asarray(r[k]) for r in row]) for row in rows])
+        for k in rows[0][0]
+    }
+    return {
+        "steps": None,
+        "seeds": list(seeds),
+        "metrics": metrics,
+        "compile_s": 0.0,
+        "run_s": time.perf_counter() - t0,
         "device": str(jax.devices()[0]),
     }
 
@@ -260,6 +293,24 @@ def _run_in_workers(spec, jobs, workers: int, timeout_s: float, on_done, progres
                 proc.kill()
 
 
+def _spawnable(spec: ExperimentSpec) -> bool:
+    """Whether a fresh worker process can rebuild the experiment: affectlab's own JAX
+    worlds and channels. Worlds or channels registered by a user's script, and host-run
+    (Gymnasium) worlds, run in this process unless ``workers`` is given."""
+    from affect.channels import get_channel
+    from worlds.registry import check_world_id, make
+
+    def own(fn, package):
+        return getattr(fn, "__module__", "").split(".")[0] == package
+
+    world_spec = check_world_id(spec.world)
+    channels_own = all(own(get_channel(c).step, "affect") for c in spec.agent.affect_channels)
+    world_own = own(world_spec.factory, "worlds") and not getattr(
+        make(spec.world)[0], "host", False
+    )
+    return channels_own and world_own
+
+
 def default_workers() -> int:
     import jax
 
@@ -377,7 +428,8 @@ def run_experiment(
         spec: the experiment (validated here, before anything is created or compiled).
         out_dir: output folder; replaced atomically when the run succeeds.
         workers: worker processes (0: run in this process). Default: one per core on CPU,
-            0 on an accelerator.
+            0 on an accelerator, and 0 for worlds registered outside affectlab or run on
+            the host (a worker process could not rebuild them).
         seeds_per_job: seeds vmapped together in one job. Default: 1 with workers, all
             seeds without.
         figures: also draw the figure.
@@ -391,7 +443,7 @@ def run_experiment(
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"--out {out_dir} exists and is not a folder")
     if workers is None:
-        workers = default_workers()
+        workers = default_workers() if _spawnable(spec) else 0
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ValueError(f"workers must be an int >= 0, got {workers!r}")
     seeds = spec.seed_list()

@@ -7,6 +7,7 @@ registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
 from worlds.base import World
 from worlds.choice import Choice, ChoiceParams, ChoiceState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
+from worlds.gymnasium_world import GymnasiumWorld, GymStep, from_gymnasium
 from worlds.iowa import IowaGambling, IowaParams, IowaState
 from worlds.layouts import Layout, parse_layout
 from worlds.registry import REGISTRY, check_world_id, make, register, registered
@@ -33,6 +34,9 @@ __all__ = [
     "Foraging",
     "ForagingParams",
     "ForagingState",
+    "GymnasiumWorld",
+    "GymStep",
+    "from_gymnasium",
     "IowaGambling",
     "IowaParams",
     "IowaState",

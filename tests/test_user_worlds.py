@@ -1,0 +1,176 @@
+"""Agents in the user's own worlds: Gymnasium environments through the public entry point,
+bad input, saving and loading, and every example in examples/ run as a user would."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+import worlds
+from affect import Lesion
+from affect.agent import Agent, evaluate_agent, load_agent, save_agent, train_agent
+from affect.ppo import AgentConfig
+from experiments.runner import run_experiment
+from experiments.spec import ExperimentSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = AgentConfig(num_envs=16, num_steps=32, eval_envs=16)
+LESIONED = Lesion("no-affect", {"hunger": 0.0, "frustration": 0.0})
+
+
+# ------------------------------------------------------------ user-written signals
+def cliff_signals(step):
+    """CliffWalking: -100 for stepping off the cliff (a loss); a 100-step budget."""
+    fell = np.asarray(step.reward) <= -100
+    return {"energy": 1.0 - step.t / 100, "loss": fell * 1.0}
+
+
+def lake_signals(step):
+    """FrozenLake: an episode that ends without the prize ended in a hole."""
+    hole = np.asarray(step.terminated) & (np.asarray(step.reward) <= 0)
+    return {"energy": 1.0 - step.t / 100, "starved": hole, "loss": hole * 1.0}
+
+
+def register_once(world_id, factory):
+    if world_id not in worlds.REGISTRY:
+        worlds.register(world_id, factory)
+    return world_id
+
+
+def returns(df, condition):
+    sub = df[(df["condition"] == condition) & (df["metric"] == "charts/episode_return")]
+    return sub.dropna(subset=["value"]).sort_values("step")["value"].to_numpy()
+
+
+# ------------------------------------------------------------ Gymnasium's own environments
+@pytest.mark.parametrize(
+    "env_id, signals, kwargs, steps",
+    [
+        ("CliffWalking-v1", cliff_signals, {"max_episode_steps": 100}, 30_720),
+        ("FrozenLake-v1", lake_signals, {"is_slippery": False}, 20_480),
+    ],
+)
+def test_agent_learns_in_gymnasium_envs_intact_and_lesioned(tmp_path, env_id, signals, kwargs,
+                                                            steps):
+    world = worlds.from_gymnasium(env_id, signals, **kwargs)
+    world_id = register_once("Test" + env_id.split("-")[0] + "-v0", lambda: world)
+    spec = ExperimentSpec(
+        name="gym", world=world_id, agent=SMALL, seeds=1, total_steps=steps,
+        conditions=(Lesion("intact"), LESIONED),
+    )
+    out = run_experiment(spec, tmp_path / "gym", progress=False)
+    df = pd.read_csv(out / "results.csv")
+    assert (out / "figure.png").is_file()
+    for condition in ("intact", "no-affect"):
+        r = returns(df, condition)
+        k = max(len(r) // 4, 1)
+        early, late = r[:k].mean(), r[-k:].mean()
+        if env_id.startswith("Cliff"):  # random walks fall off the cliff again and again
+            assert early < -300 and late > early + 200, (condition, early, late)
+        else:  # the prize is reached almost never at first, then almost always
+            final = df[(df["condition"] == condition) & (df["metric"] == "eval/episode_return")]
+            assert early < 0.3 and float(final["value"].iloc[0]) >= 0.75, (condition, early)
+
+
+# ------------------------------------------------------------ bad input
+def test_continuous_action_space_is_refused():
+    with pytest.raises(ValueError, match="continuous"):
+        worlds.from_gymnasium("MountainCarContinuous-v0", cliff_signals)
+
+
+def test_missing_time_limit_is_refused():
+    with pytest.raises(ValueError, match="max_episode_steps"):
+        worlds.from_gymnasium("CliffWalking-v1", cliff_signals)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda s: [1.0], "must return a mapping"),
+        (lambda s: {"fear": 1.0}, "unknown field"),
+        (lambda s: {"energy": np.ones(5)}, "shape"),
+        (lambda s: {"loss": "a lot"}, "number"),
+        (lambda s: {"energy": np.nan}, "not finite"),
+    ],
+)
+def test_signals_function_of_the_wrong_structure_is_refused(bad, match):
+    world = worlds.from_gymnasium("FrozenLake-v1", bad)
+    with pytest.raises((TypeError, ValueError), match=match):
+        train_agent(world, config=AgentConfig(num_envs=2, num_steps=4, total_steps=8))
+
+
+def test_agent_in_a_world_of_another_observation_shape_is_refused(tmp_path):
+    world = worlds.from_gymnasium("FrozenLake-v1", lake_signals, is_slippery=False)
+    agent, _ = train_agent(world, config=AgentConfig(num_envs=4, num_steps=8, total_steps=32,
+                                                     eval_envs=2))
+    loaded = load_agent(save_agent(agent, tmp_path / "lake"))
+    with pytest.raises(ValueError, match="observations of size 16"):
+        evaluate_agent(loaded, "Foraging-v0")
+    cliff = worlds.from_gymnasium("CliffWalking-v1", cliff_signals, max_episode_steps=20)
+    with pytest.raises(ValueError, match="shape \\(48,\\)"):
+        evaluate_agent(loaded, cliff)
+    with pytest.raises(ValueError, match="shape \\(N, 16\\)"):
+        loaded.act(jax.random.PRNGKey(0), np.zeros((2, 5)))
+
+
+def test_loading_a_folder_that_is_not_an_agent_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="saved agent"):
+        load_agent(tmp_path)
+
+
+# ------------------------------------------------------------ save / load round trip
+def test_save_load_round_trip_gives_identical_actions(tmp_path):
+    agent, _ = train_agent("Foraging-v0", config=AgentConfig(num_envs=8, num_steps=8,
+                                                             total_steps=128, eval_envs=2))
+    path = save_agent(agent, tmp_path / "forager")
+    assert sorted(p.name for p in path.iterdir()) == ["agent.json", "params.msgpack"]
+    loaded = load_agent(path)
+    assert isinstance(loaded, Agent) and loaded.config == agent.config
+    assert loaded.trained_on == "Foraging-v0" and loaded.channels == agent.channels
+    for a, b in zip(jax.tree_util.tree_leaves(agent.params),
+                    jax.tree_util.tree_leaves(loaded.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    obs = jax.random.uniform(jax.random.PRNGKey(1), (32, agent.obs_dim))
+    for seed in range(3):
+        key = jax.random.PRNGKey(seed)
+        np.testing.assert_array_equal(agent.act(key, obs), loaded.act(key, obs))
+        lesion = Lesion("no-hunger", {"hunger": 0.0})
+        np.testing.assert_array_equal(agent.act(key, obs, lesion=lesion),
+                                      loaded.act(key, obs, lesion=lesion))
+    # an agent trained in one world is evaluated, and lesioned, in another
+    m = evaluate_agent(loaded, "ForagingAbundant-v0", Lesion("no-hunger", {"hunger": 0.0}),
+                       episodes=4)
+    assert set(m) >= {"eval/episode_return", "eval/survival"}
+
+
+# ------------------------------------------------------------ examples, run as a user would
+EXAMPLES = {
+    "custom_gymnasium_world.py": ["--quick", "--out"],
+    "custom_jax_world.py": ["--quick", "--out"],
+    "custom_channel.py": ["--quick", "--out"],
+    "lesion_experiment.py": ["--quick", "--out"],
+    "save_and_load.py": ["--quick", "--out"],
+    "regenerate_figure.py": ["--demo"],
+}
+
+
+def test_every_example_is_tested():
+    assert sorted(p.name for p in (ROOT / "examples").glob("*.py")) == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_runs_in_under_a_minute(tmp_path, name):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name), *EXAMPLES[name], str(out)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    if name == "save_and_load.py":
+        assert (out / "agent.json").is_file() and "does not fit" in proc.stdout
+    else:
+        assert (out / "results.csv").is_file() and (out / "figure.png").is_file()
