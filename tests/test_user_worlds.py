@@ -141,6 +141,10 @@ def test_save_load_round_trip_gives_identical_actions(tmp_path):
         lesion = Lesion("no-hunger", {"hunger": 0.0})
         np.testing.assert_array_equal(agent.act(key, obs, lesion=lesion),
                                       loaded.act(key, obs, lesion=lesion))
+    # affect state (e.g. an online participant's tags) travels with the parameters
+    agent.affect_state = {"markers": jax.numpy.arange(6.0).reshape(2, 3)}
+    again = load_agent(save_agent(agent, tmp_path / "with-state"))
+    np.testing.assert_array_equal(again.affect_state["markers"], agent.affect_state["markers"])
     # an agent trained in one world is evaluated, and lesioned, in another
     m = evaluate_agent(loaded, "ForagingAbundant-v0", Lesion("no-hunger", {"hunger": 0.0}),
                        episodes=4)
