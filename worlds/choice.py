@@ -177,16 +177,9 @@ class Choice(World):
         starved = state.alive & (energy <= 0.0)
         alive = state.alive & ~starved
         missed = state.alive & ~valid
-        signals = Signals(
-            energy=energy,
-            energy_prev=state.energy,
-            ate=intake.astype(jnp.float32),
-            overate=jnp.zeros_like(energy),
-            starved=starved,
-            alive=alive,
-            loss=jnp.zeros_like(energy),
+        signals = Signals.of(
+            energy, energy_prev=state.energy, ate=intake, starved=starved, alive=alive,
             missed=missed,
-            hazard=jnp.zeros_like(energy),
         )
         info = {
             "offered": state.offered,

@@ -214,16 +214,13 @@ class Foraging(World):
         food = (state.food & ~consumed) | (~state.food & regrow)
         t = state.t + 1
         reward = jnp.where(alive_next, params.alive_reward - params.overeat_cost * overate, 0.0)
-        signals = Signals(
-            energy=energy,
+        signals = Signals.of(
+            energy,
             energy_prev=state.energy,
-            ate=intake.astype(jnp.float32),
+            ate=intake,
             overate=overate,
             starved=starved,
             alive=alive_next,
-            loss=jnp.zeros_like(energy),
-            missed=jnp.zeros_like(alive_next),
-            hazard=jnp.zeros_like(energy),
         )
         state = ForagingState(
             pos=pos, energy=energy, alive=alive_next, food=food, t=t, signals=signals

@@ -138,17 +138,7 @@ class IowaGambling(World):
         drawn = state.drawn + jax.nn.one_hot(d, 4, dtype=jnp.int32) * valid[:, None]
         scale = jnp.asarray(params.reward_scale, jnp.float32)
         energy = jnp.ones((self.num_agents,), jnp.float32)
-        signals = Signals(
-            energy=energy,
-            energy_prev=energy,
-            ate=jnp.zeros_like(energy),
-            overate=jnp.zeros_like(energy),
-            starved=jnp.zeros((self.num_agents,), bool),
-            alive=jnp.ones((self.num_agents,), bool),
-            loss=scale * loss.astype(jnp.float32),
-            missed=~valid,
-            hazard=jnp.zeros_like(energy),
-        )
+        signals = Signals.of(energy, loss=scale * loss.astype(jnp.float32), missed=~valid)
         t = state.t + 1
         new = IowaState(drawn=drawn, t=t, signals=signals)
         info = {

@@ -30,6 +30,12 @@ class Signals:
             decision deadline passed without a response).
         hazard: float32 in ``[0, 1]``, how close a threat is after the step (0: none in
             sight), for worlds with hazards and for channels such as fear.
+        shared: float32, energy the agent gave to others in the step.
+        took: float32, energy the agent took from others in the step.
+        seen: bool, another agent saw the agent share or take in the step.
+        refused: bool, the agent was refused (help denied, or kept away from food).
+        regard: float32 in ``[-1, 1]``, how the others regard the agent after the step
+            (its standing; 0 in worlds without others).
     """
 
     energy: jnp.ndarray  # (A,) f32
@@ -41,6 +47,11 @@ class Signals:
     loss: jnp.ndarray  # (A,) f32
     missed: jnp.ndarray  # (A,) bool
     hazard: jnp.ndarray  # (A,) f32
+    shared: jnp.ndarray  # (A,) f32
+    took: jnp.ndarray  # (A,) f32
+    seen: jnp.ndarray  # (A,) bool
+    refused: jnp.ndarray  # (A,) bool
+    regard: jnp.ndarray  # (A,) f32
 
     @classmethod
     def of(cls, energy, **fields) -> Signals:
@@ -78,4 +89,9 @@ class Signals:
             loss=zeros,
             missed=jnp.zeros(energy.shape, bool),
             hazard=zeros,
+            shared=zeros,
+            took=zeros,
+            seen=jnp.zeros(energy.shape, bool),
+            refused=jnp.zeros(energy.shape, bool),
+            regard=zeros,
         )
