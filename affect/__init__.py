@@ -1,6 +1,6 @@
 """affectlab affect: the emotion module, its channels, lesions and the agent."""
 
-from affect import frustration, hunger  # noqa: F401  (register the channels)
+from affect import frustration, hunger, social  # noqa: F401  (register the channels)
 from affect.channels import (
     CHANNELS,
     OUTPUTS,

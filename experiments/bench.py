@@ -46,13 +46,16 @@ def _record(name, num_envs, steps, compile_s, times) -> dict[str, Any]:
     }
 
 
-def bench_world(world_id: str, num_envs: int, repeats: int = 5) -> dict[str, Any]:
-    """Random-action rollout of ``num_envs`` worlds with auto-reset, in one ``lax.scan``."""
+def bench_world(world_id: str, num_envs: int, repeats: int = 5, **world_kwargs) -> dict[str, Any]:
+    """Random-action rollout of ``num_envs`` worlds with auto-reset, in one ``lax.scan``.
+
+    The record's ``agent_steps_per_s`` counts every agent's step (``num_agents`` per
+    world step)."""
     import jax
 
     from worlds.registry import make
 
-    world, params = make(world_id)
+    world, params = make(world_id, **world_kwargs)
     horizon = int(min(20_000, max(200, 4_000_000 // num_envs)))
 
     def rollout(key):
@@ -75,7 +78,12 @@ def bench_world(world_id: str, num_envs: int, repeats: int = 5) -> dict[str, Any
     compiled = jax.jit(rollout).lower(key).compile()
     compile_s = time.perf_counter() - t0
     times = _time(compiled, (key,), repeats)
-    return _record(f"world/{world_id}", num_envs, horizon * num_envs, compile_s, times)
+    name = f"world/{world_id}" + (f"[{world.num_agents} agents]" if world.num_agents > 1 else "")
+    rec = _record(name, num_envs, horizon * num_envs, compile_s, times)
+    rec["num_agents"] = world.num_agents
+    for k in ("env_steps_per_s", "env_steps_per_s_min", "env_steps_per_s_max"):
+        rec[k.replace("env_", "agent_")] = rec[k] * world.num_agents
+    return rec
 
 
 def bench_train(world_id: str, total_steps: int, repeats: int = 3) -> dict[str, Any]:
@@ -123,6 +131,9 @@ def run_bench(
     )
     records.append(rec)
     echo(_row(rec))
+    rec = bench_world("Commons-v0", 256, repeats=3 if quick else 5, num_agents=8)
+    records.append(rec)
+    echo(_row(rec) + f"  = {rec['agent_steps_per_s'] / 1e6:.3f} M agent-steps/s")
     if json_path is not None:
         meta = {"machine": platform.platform(), "processor": platform.processor()}
         for r in records:

@@ -6,6 +6,7 @@ registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
 
 from worlds.base import World
 from worlds.choice import Choice, ChoiceParams, ChoiceState
+from worlds.commons import Commons, CommonsParams, CommonsState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
 from worlds.gymnasium_world import GymnasiumWorld, GymStep, from_gymnasium
 from worlds.iowa import IowaGambling, IowaParams, IowaState
@@ -20,6 +21,7 @@ register(
     doc="foraging with abundant food and a cost for eating past satiety",
 )
 register("Choice-v0", Choice, doc="repeated choice among k items; equal/unequal trials; deadline")
+register("Commons-v0", Commons, doc="shared regrowing food; share, take, standing; N agents")
 register("IowaGambling-v0", IowaGambling, doc="four-deck Iowa Gambling Task, Bechara 1994 schedule")
 
 from worlds import gym_face as _gym_face  # noqa: E402  (registers gymnasium ids)
@@ -31,6 +33,9 @@ __all__ = [
     "Choice",
     "ChoiceParams",
     "ChoiceState",
+    "Commons",
+    "CommonsParams",
+    "CommonsState",
     "Foraging",
     "ForagingParams",
     "ForagingState",
