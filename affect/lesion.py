@@ -13,6 +13,10 @@ Onsets:
 A gain may be given per channel (``{"hunger": 0.0}``: every output of the channel) or
 per output (``{"hunger": {"marker": 0.0}}``: only the anticipatory marker), with the
 outputs of :data:`affect.channels.OUTPUTS`.
+
+In a multi-agent world a lesion may be carried by chosen agents only
+(``Lesion("one-lesioned", {"social": 0.0}, agents=(0,))``: agent 0 lesioned, the others
+intact): a mixed population.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from flax import struct
 from affect.channels import OUTPUTS
 
 ONSETS: tuple[str, ...] = ("developmental", "acquired")
+MAX_AGENTS = 16  # the largest population a lesion can address (static mask length)
 
 
 @struct.dataclass
@@ -42,6 +47,7 @@ class LesionData:
 
     gains: jnp.ndarray
     acquired: jnp.ndarray
+    agents: jnp.ndarray = None  # (MAX_AGENTS,) bool: which agents carry the lesion
 
     def train_gains(self) -> jnp.ndarray:
         """Gains in force during training (all ones for an acquired lesion)."""
@@ -50,6 +56,14 @@ class LesionData:
     def eval_gains(self) -> jnp.ndarray:
         """Gains in force after training."""
         return self.gains
+
+    def per_agent(self, gains: jnp.ndarray, num_agents: int) -> jnp.ndarray:
+        """``(num_agents, C, K)``: ``gains`` for the agents that carry the lesion, ones
+        (intact) for the others."""
+        carries = (
+            jnp.ones((num_agents,), bool) if self.agents is None else self.agents[:num_agents]
+        )
+        return jnp.where(carries[:, None, None], gains[None], jnp.ones_like(gains)[None])
 
 
 def _check_gain(where: str, value) -> float:
@@ -70,11 +84,33 @@ class Lesion:
         gains: ``{channel: gain}`` or ``{channel: {output: gain}}``; channels not named
             keep gain 1.
         onset: ``"developmental"`` or ``"acquired"``.
+        agents: in a multi-agent world, the agent indices that carry the lesion (the
+            others stay intact); ``None``: every agent.
     """
 
     name: str = "intact"
     gains: Mapping[str, float | Mapping[str, float]] = field(default_factory=dict)
     onset: str = "developmental"
+    agents: tuple[int, ...] | None = None
+
+    def check_agents(self, num_agents: int) -> None:
+        """Raise ``ValueError`` if ``agents`` names an agent the world does not have."""
+        if self.agents is None:
+            return
+        if isinstance(self.agents, str | bytes) or not hasattr(self.agents, "__iter__"):
+            raise TypeError(f"lesion {self.name!r}: agents must be a tuple of ints, got "
+                            f"{self.agents!r}")
+        ids = list(self.agents)
+        if not ids:
+            raise ValueError(f"lesion {self.name!r}: agents is empty (use None for all)")
+        for a in ids:
+            if isinstance(a, bool) or not isinstance(a, int | np.integer):
+                raise TypeError(f"lesion {self.name!r}: agent id {a!r} is not an int")
+            if not 0 <= a < num_agents:
+                raise ValueError(
+                    f"lesion {self.name!r}: unknown agent id {a}; the world has "
+                    f"{num_agents} agent(s), ids 0..{num_agents - 1}"
+                )
 
     def validate(self, channel_names: tuple[str, ...]) -> None:
         """Raise a clear error for unknown channels/outputs/onsets or gains out of range."""
@@ -121,9 +157,15 @@ class Lesion:
         return gains
 
     def to_data(self, channel_names: tuple[str, ...]) -> LesionData:
+        self.check_agents(MAX_AGENTS)
+        carries = np.ones(MAX_AGENTS, bool)
+        if self.agents is not None:
+            carries[:] = False
+            carries[list(self.agents)] = True
         return LesionData(
             gains=jnp.asarray(self.gain_matrix(channel_names)),
             acquired=jnp.asarray(self.onset == "acquired"),
+            agents=jnp.asarray(carries),
         )
 
 
@@ -136,4 +178,5 @@ def stack_lesions(lesions: list[Lesion], channel_names: tuple[str, ...]) -> Lesi
     return LesionData(
         gains=jnp.stack([d.gains for d in data]),
         acquired=jnp.stack([d.acquired for d in data]),
+        agents=jnp.stack([d.agents for d in data]),
     )

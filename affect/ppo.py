@@ -235,6 +235,8 @@ class Transition:
     starved: jnp.ndarray  # (N,) bool
     finished_return: jnp.ndarray  # (N,) extrinsic return of an episode that ended here
     finished_length: jnp.ndarray  # (N,)
+    valid: jnp.ndarray  # (N,) bool, the agent was alive to act (multi-agent worlds)
+    extra: dict  # per-world step measures from ``world.step_extra(info)`` ({} if none)
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,22 @@ def policy_value(static: Static, params, obs, aff: AffectOutput):
 
 
 def _squeeze_agent(tree):
-    return jax.tree_util.tree_map(lambda x: x[:, 0], tree)
+    """``(worlds, agents, ...) -> (worlds * agents, ...)``: one stream per agent, world-major
+    (for one agent this is ``x[:, 0]``)."""
+    return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), tree)
+
+
+def stream_gains(static: Static, lesion: LesionData, gains: jnp.ndarray) -> jnp.ndarray:
+    """Gains for every stream: ``(C, K)`` for one agent; ``(worlds * agents, C, K)`` in a
+    multi-agent world, where only the agents that carry the lesion have its gains."""
+    a = static.world.num_agents
+    if a == 1:
+        return gains
+    return jnp.tile(lesion.per_agent(gains, a), (static.config.num_envs, 1, 1))
+
+
+def _gains_axis(gains: jnp.ndarray):
+    return 0 if gains.ndim == 3 else None
 
 
 def observe(static: Static, affect_params, signals, gains):
@@ -269,21 +286,24 @@ def observe(static: Static, affect_params, signals, gains):
     n = signals.energy.shape[0]
     state0 = jax.vmap(lambda _: module.init(affect_params))(jnp.arange(n))
     learning = jax.vmap(lambda _: LearningSignals.zeros())(jnp.arange(n))
-    return jax.vmap(module.step, (None, 0, 0, 0, None))(
+    return jax.vmap(module.step, (None, 0, 0, 0, _gains_axis(gains)))(
         affect_params, state0, signals, learning, gains
     )
 
 
 def make_transition(
-    cfg, runner, decision, reward, aff_tr, sig, terminated, done, next_obs, ep_return, ep_length
+    cfg, runner, decision, reward, aff_tr, sig, terminated, done, next_obs, ep_return, ep_length,
+    valid=None, extra=None,
 ) -> Transition:
     """The :class:`Transition` of one step in every world (JAX and host-run worlds alike).
 
     ``decision`` is ``(action, log_prob, value, temperature)`` of the step; ``reward`` the
     world's; ``aff_tr`` the affect outputs of the transition; ``sig`` its signals;
-    ``ep_return``/``ep_length`` the episode's totals including this step.
+    ``ep_return``/``ep_length`` the episode's totals including this step; ``valid``
+    whether the agent was alive to act (default: all).
     """
     action, log_prob, value, temperature = decision
+    valid = jnp.ones(action.shape, bool) if valid is None else valid
     return Transition(
         obs=runner.obs,
         feelings=runner.aff.feelings,
@@ -305,6 +325,8 @@ def make_transition(
         starved=sig.starved,
         finished_return=jnp.where(done, ep_return, 0.0),
         finished_length=jnp.where(done, ep_length, 0),
+        valid=valid,
+        extra={} if extra is None else extra,
     )
 
 
@@ -312,7 +334,10 @@ def env_step(static: Static, world_params, affect_params, gains, runner: RunnerS
     """One step in every world: act, step the world, feel. Returns ``(runner, Transition)``."""
     world, module, cfg = static.world, static.module, static.config
     key, k_act, k_step = jax.random.split(runner.key, 3)
-    n = runner.obs.shape[0]
+    n = runner.obs.shape[0]  # streams: worlds x agents
+    n_agents = world.num_agents
+    n_worlds = n // n_agents
+    valid = _squeeze_agent(runner.env_state.signals.alive)  # the agent acts while alive
     logits, temperature, value = policy_value(static, runner.params, runner.obs, runner.aff)
     action = jax.random.categorical(k_act, logits)
     log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
@@ -323,13 +348,18 @@ def env_step(static: Static, world_params, affect_params, gains, runner: RunnerS
         - (runner.prev_value)
     )
     obs, env_state, reward, terminated, truncated, info = jax.vmap(world.step, (0, 0, 0, None))(
-        jax.random.split(k_step, n), runner.env_state, action[:, None], world_params
+        jax.random.split(k_step, n_worlds),
+        runner.env_state,
+        action.reshape(n_worlds, n_agents),
+        world_params,
     )
-    reward, terminated, truncated = reward[:, 0], terminated[:, 0], truncated[:, 0]
-    done = info["done"]
+    reward, terminated = reward.reshape(n), terminated.reshape(n)
+    done = jnp.repeat(info["done"], n_agents)
+    if n_agents > 1:  # an agent's own episode ends when it dies
+        done = done | (terminated & valid)
     sig_step = _squeeze_agent(info["signals"])
     learning = LearningSignals(reward=reward, td_error=td_prev)
-    aff_state, aff_tr = jax.vmap(module.step, (None, 0, 0, 0, None))(
+    aff_state, aff_tr = jax.vmap(module.step, (None, 0, 0, 0, _gains_axis(gains)))(
         affect_params, runner.aff_state, sig_step, learning, gains
     )
     fresh_state, fresh = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
@@ -339,12 +369,13 @@ def env_step(static: Static, world_params, affect_params, gains, runner: RunnerS
     ep_length = runner.ep_length + 1
     transition = make_transition(
         cfg, runner, (action, log_prob, value, temperature), reward, aff_tr, sig_step,
-        terminated, done, info["final_observation"][:, 0], ep_return, ep_length,
+        terminated, done, _squeeze_agent(info["final_observation"]), ep_return, ep_length,
+        valid, world_extra(world, info),
     )
     total_reward = transition.reward
     runner = runner.replace(
         env_state=env_state,
-        obs=obs[:, 0],
+        obs=_squeeze_agent(obs),
         aff_state=aff_state,
         aff=aff_next,
         ep_return=jnp.where(done, 0.0, ep_return),
@@ -380,15 +411,22 @@ def ppo_loss(static: Static, params, batch: Transition, adv, targets):
     log_prob = jnp.take_along_axis(log_pi, batch.action[:, None], -1)[:, 0]
     value = batch.marker + u
     v_clipped = batch.value + jnp.clip(value - batch.value, -cfg.clip_eps, cfg.clip_eps)
-    value_loss = 0.5 * jnp.maximum((value - targets) ** 2, (v_clipped - targets) ** 2).mean()
+    if static.world.num_agents > 1:  # dead agents' steps do not count
+        w = batch.valid.astype(jnp.float32)
+        mean = lambda x: (x * w).sum() / jnp.maximum(w.sum(), 1.0)  # noqa: E731
+        adv_mean = mean(adv)
+        adv_std = jnp.sqrt(mean((adv - adv_mean) ** 2))
+    else:
+        mean = jnp.mean
+        adv_mean, adv_std = adv.mean(), adv.std()
+    value_loss = 0.5 * mean(jnp.maximum((value - targets) ** 2, (v_clipped - targets) ** 2))
     ratio = jnp.exp(log_prob - batch.log_prob)
-    norm_adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    policy_loss = -jnp.minimum(
-        ratio * norm_adv, jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * norm_adv
-    ).mean()
-    entropy = -(jnp.exp(log_pi) * log_pi).sum(-1).mean()
+    norm_adv = (adv - adv_mean) / (adv_std + 1e-8)
+    clipped = jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * norm_adv
+    policy_loss = -mean(jnp.minimum(ratio * norm_adv, clipped))
+    entropy = mean(-(jnp.exp(log_pi) * log_pi).sum(-1))
     loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
-    approx_kl = ((ratio - 1) - jnp.log(ratio)).mean()
+    approx_kl = mean((ratio - 1) - jnp.log(ratio))
     return loss, {
         "losses/policy": policy_loss,
         "losses/value": value_loss,
@@ -400,7 +438,8 @@ def ppo_loss(static: Static, params, batch: Transition, adv, targets):
 def update(static: Static, runner: RunnerState, traj: Transition, adv, targets):
     """``update_epochs`` passes of minibatch PPO over one rollout."""
     cfg = static.config
-    batch_size = cfg.batch_size
+    batch_size = cfg.batch_size * static.world.num_agents  # every agent's steps
+    traj = traj.replace(extra={})  # per-world measures are not learned from
     flat = jax.tree_util.tree_map(lambda x: x.reshape((batch_size,) + x.shape[2:]), traj)
     adv, targets = adv.reshape(batch_size), targets.reshape(batch_size)
     grad_fn = jax.value_and_grad(partial(ppo_loss, static), has_aux=True)
@@ -440,6 +479,18 @@ def rollout_metrics(traj: Transition, setpoint: float) -> dict[str, jnp.ndarray]
     }
 
 
+def world_extra(world, info) -> dict:
+    """The world's own per-step measures (``world.step_extra(info)``), or ``{}``."""
+    fn = getattr(world, "step_extra", None)
+    return {} if fn is None else fn(info)
+
+
+def world_metrics(world, traj: Transition) -> dict:
+    """The world's own rollout measures (``world.summarize_rollout(extra)``), or ``{}``."""
+    fn = getattr(world, "summarize_rollout", None)
+    return {} if fn is None or not traj.extra else fn(traj.extra)
+
+
 def make_optimizer(config: AgentConfig):
     num_updates = config.num_updates
     steps_per_update = config.update_epochs * config.num_minibatches
@@ -454,11 +505,8 @@ def make_optimizer(config: AgentConfig):
 
 def make_static(world: World, config: AgentConfig) -> Static:
     """Bundle the static parts of a training program."""
-    if world.num_agents != 1:
-        raise ValueError(
-            f"PPO training here handles single-agent worlds; {world.name} has "
-            f"{world.num_agents} agents"
-        )
+    if world.num_agents > 1 and world.timed:
+        raise ValueError(f"{world.name}: multi-agent training of timed worlds is not supported")
     if len(world.obs_shape) != 1:
         raise ValueError(f"the agent expects flat observations, got shape {world.obs_shape}")
     module = AffectModule(config.affect_channels)
@@ -477,10 +525,11 @@ def _setpoint(affect_params) -> float:
 
 def init_runner(static: Static, world_params, affect_params, gains, key, net_params):
     """Reset ``num_envs`` worlds and the optimiser: the training state at step 0."""
-    n = static.config.num_envs
+    n_worlds = static.config.num_envs
+    n = n_worlds * static.world.num_agents  # one stream per agent
     key, k_reset = jax.random.split(key)
     obs, env_state = jax.vmap(static.world.reset, (0, None))(
-        jax.random.split(k_reset, n), world_params
+        jax.random.split(k_reset, n_worlds), world_params
     )
     aff_state, aff = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
     zeros = jnp.zeros((n,), jnp.float32)
@@ -488,7 +537,7 @@ def init_runner(static: Static, world_params, affect_params, gains, key, net_par
         params=net_params,
         opt_state=static.optimizer.init(net_params),
         env_state=env_state,
-        obs=obs[:, 0],
+        obs=_squeeze_agent(obs),
         aff_state=aff_state,
         aff=aff,
         ep_return=zeros,
@@ -512,7 +561,7 @@ def make_train(static: Static, world_params, affect_params):
     evaluate = make_evaluate(static, world_params, affect_params)
 
     def train(key: jax.Array, net_params, lesion: LesionData):
-        gains = lesion.train_gains()
+        gains = stream_gains(static, lesion, lesion.train_gains())
         key, k_run, k_eval = jax.random.split(key, 3)
         runner = init_runner(static, world_params, affect_params, gains, k_run, net_params)
 
@@ -520,10 +569,12 @@ def make_train(static: Static, world_params, affect_params):
             runner, traj = collect(static, world_params, affect_params, gains, runner)
             adv, targets = advantages(static, runner.params, traj)
             runner, losses = update(static, runner, traj, adv, targets)
-            return runner, {**rollout_metrics(traj, setpoint), **losses}
+            metrics = {**rollout_metrics(traj, setpoint), **world_metrics(static.world, traj)}
+            return runner, {**metrics, **losses}
 
         runner, metrics = jax.lax.scan(one_update, runner, None, length=static.config.num_updates)
-        metrics.update(evaluate(k_eval, runner.params, lesion.eval_gains()))
+        if static.world.num_agents == 1:  # evaluation episodes are single-agent for now
+            metrics.update(evaluate(k_eval, runner.params, lesion.eval_gains()))
         return runner, metrics
 
     return train

@@ -137,7 +137,12 @@ class ExperimentSpec:
             raise SpecError("spec.world_params must be a dict of parameter overrides")
         from worlds.registry import make
 
-        _, defaults = make(self.world)
+        world, defaults = make(self.world)
+        for i, lesion in enumerate(self.conditions):
+            try:
+                lesion.check_agents(world.num_agents)
+            except (ValueError, TypeError) as e:
+                raise SpecError(f"spec.conditions[{i}]: {e.args[0]}") from None
         known = {f.name for f in dataclasses.fields(defaults)}
         for key, value in self.world_params.items():
             if key not in known:
@@ -147,6 +152,12 @@ class ExperimentSpec:
                 )
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise SpecError(f"spec.world_params.{key} must be a number, got {value!r}")
+        check = getattr(world, "check_params", None)
+        if check is not None:
+            try:
+                check(defaults.replace(**self.world_params))
+            except ValueError as e:
+                raise SpecError(f"spec.world_params: {e.args[0]}") from None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,7 +166,13 @@ class ExperimentSpec:
             "name": self.name,
             "world": self.world,
             "conditions": [
-                {"name": c.name, "gains": dict(c.gains), "onset": c.onset} for c in self.conditions
+                {
+                    "name": c.name,
+                    "gains": dict(c.gains),
+                    "onset": c.onset,
+                    **({"agents": list(c.agents)} if c.agents is not None else {}),
+                }
+                for c in self.conditions
             ],
             "seeds": self.seed_list(),
             "total_steps": self.total_steps,

@@ -94,6 +94,7 @@ def test_termination_zeroes_the_learned_value_not_the_prior(tiny):
         next_obs=jnp.zeros((t, n, d)), next_feelings=jnp.zeros((t, n, f)),
         next_marker=jnp.full((t, n), -0.4), world_reward=z, felt_reward=z, energy=z,
         starved=jnp.zeros((t, n), bool), finished_return=z, finished_length=z,
+        valid=jnp.ones((t, n), bool), extra={},
     )
     adv, _ = advantages(static, net, traj)
     # terminated: V(s') = Phi' = -0.4 ; truncated: V(s') = Phi' + U' = -0.4 + 3.0
@@ -162,10 +163,18 @@ def test_config_validation():
         AgentConfig(total_steps=10).validate()
 
 
-def test_multi_agent_worlds_are_refused_clearly():
+def test_multi_agent_foraging_trains_and_timed_multi_agent_worlds_are_refused():
     world = worlds.Foraging(num_agents=2)
-    with pytest.raises(ValueError, match="single-agent"):
-        make_static(world, AgentConfig())
+    cfg = AgentConfig(num_envs=4, num_steps=8, total_steps=64)
+    static = make_static(world, cfg)
+    net = init_params(static.network, jax.random.PRNGKey(0), input_dim(static))
+    train = jax.jit(make_train(static, world.default_params(), static.module.default_params()))
+    lesion = Lesion("intact").to_data(static.module.channel_names)
+    _, metrics = train(jax.random.PRNGKey(1), net, lesion)
+    assert metrics["losses/value"].shape == (cfg.num_updates,)
+    assert np.all(np.isfinite(np.asarray(metrics["losses/value"])))
+    with pytest.raises(ValueError, match="timed"):
+        make_static(worlds.Choice(num_agents=2), AgentConfig())
 
 
 def test_intact_agent_learns_to_survive():

@@ -39,7 +39,17 @@ Signals: ``energy``, ``energy_prev``, ``ate``, ``overate``, ``starved``, ``alive
 ``loss`` (energy taken from the agent), ``missed`` (= ``refused``), ``shared``,
 ``took``, ``seen``, ``refused``, ``regard`` (the agent's standing after the step).
 Info: ``food_stock ()`` food spots holding food, ``standing (N,)``, ``shared (N,)``,
-``took (N,)``, ``refused (N,)``, ``excluded (N,)``, ``ate (N,)``.
+``took (N,)``, ``refused (N,)``, ``excluded (N,)``, ``ate (N,)``, ``energy (N,)``,
+``alive (N,)``.
+
+Training measures (``step_extra``/``summarize_rollout``, read by the PPO trainer, one
+value per rollout): ``social/food_stock`` (mean share of spots holding food: the
+commons' sustainability), ``social/total_energy`` and ``social/alive`` (group welfare),
+``social/gini_eaten`` (Gini coefficient of the food each agent ate in the rollout, per
+world), ``social/share_rate``, ``social/take_rate``, ``social/refusals``,
+``social/exclusions`` (per agent and step), ``social/standing`` (mean standing),
+``social/standing_agent0`` and ``social/standing_others`` (agent 0 against the rest: the
+lone lesioned agent of a mixed population is agent 0).
 """
 
 from __future__ import annotations
@@ -296,6 +306,49 @@ class Commons(Foraging):
             "refused": refused,
             "excluded": excluded,
             "ate": intake.astype(jnp.float32),
+            "energy": energy,
+            "alive": alive_next,
         }
         truncated = jnp.broadcast_to(t >= params.time_limit, (n,))
         return self._obs(new), new, reward.astype(jnp.float32), ~alive_next, truncated, info
+
+    # ----- training measures ------------------------------------------------------------------
+    def step_extra(self, info) -> dict:
+        """Per-step measures of a batch of worlds (leading world axis)."""
+        return {
+            "food_stock": info["food_stock"].astype(jnp.float32) / self.num_food_spots,
+            "energy": info["energy"],
+            "alive": info["alive"].astype(jnp.float32),
+            "ate": info["ate"],
+            "shared": (info["shared"] > 0).astype(jnp.float32),
+            "took": (info["took"] > 0).astype(jnp.float32),
+            "refused": info["refused"].astype(jnp.float32),
+            "excluded": info["excluded"].astype(jnp.float32),
+            "standing": info["standing"],
+        }
+
+    def summarize_rollout(self, extra) -> dict:
+        """Scalars of one rollout from :meth:`step_extra` stacked over steps ``(T, W, ...)``."""
+        return {
+            "social/food_stock": extra["food_stock"].mean(),
+            "social/total_energy": extra["energy"].sum(-1).mean(),
+            "social/alive": extra["alive"].mean(),
+            "social/gini_eaten": gini(extra["ate"].sum(0)).mean(),
+            "social/share_rate": extra["shared"].mean(),
+            "social/take_rate": extra["took"].mean(),
+            "social/refusals": extra["refused"].mean(),
+            "social/exclusions": extra["excluded"].mean(),
+            "social/standing": extra["standing"].mean(),
+            "social/standing_agent0": extra["standing"][..., 0].mean(),
+            "social/standing_others": extra["standing"][..., 1:].mean(),
+        }
+
+
+def gini(x: jnp.ndarray) -> jnp.ndarray:
+    """Gini coefficient over the last axis of non-negative quantities (0: equal shares,
+    ``1 - 1/n``: one holds all); 0 when nothing at all is held."""
+    x = jnp.asarray(x, jnp.float32)
+    n = x.shape[-1]
+    diff = jnp.abs(x[..., :, None] - x[..., None, :]).sum((-1, -2))
+    total = x.sum(-1)
+    return jnp.where(total > 0, diff / (2.0 * n * jnp.maximum(total, 1e-12)), 0.0)
