@@ -94,8 +94,33 @@ def gambling(quick: bool = False) -> ExperimentSpec:
     )
 
 
+def social(quick: bool = False) -> ExperimentSpec:
+    """Does felt standing keep a commons alive?
+
+    ``Commons-v0`` (4 agents, society rules on) with the agent's channels plus the
+    social-standing channel: all intact, all social-lesioned, and one social-lesioned
+    agent (agent 0) among intact ones. Quick: 16 seeds, 300k steps; full: 32, 2M.
+    """
+    from affect.ppo import AgentConfig
+
+    channels = AgentConfig().affect_channels + ("social",)
+    return ExperimentSpec(
+        name="social-quick" if quick else "social",
+        world="Commons-v0",
+        agent=AgentConfig(affect_channels=channels),
+        conditions=(
+            INTACT,
+            Lesion("social-lesion", {"social": 0.0}),
+            Lesion("one-lesioned", {"social": 0.0}, agents=(0,)),
+        ),
+        seeds=16 if quick else 32,
+        total_steps=294_912 if quick else 2_000_000,
+    )
+
+
 EXPERIMENTS: dict[str, Callable[[bool], ExperimentSpec]] = {
     "foraging": foraging,
     "paralysis": paralysis,
     "gambling": gambling,
+    "social": social,
 }

@@ -108,6 +108,8 @@ def draw(results_dir: str | Path) -> list[Path]:
         from experiments import paralysis_report as report
     elif "test/net_score_late" in metrics:  # an IowaGambling-v0 (gambling) experiment
         from experiments import gambling_report as report
+    elif "social/food_stock" in metrics:  # a Commons-v0 (social) experiment
+        from experiments import social_report as report
     if report is not None:
         report.draw(results_dir)
         names = ("figure.png", "figure.pdf", "statistics.csv", "claims.csv")

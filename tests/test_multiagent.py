@@ -125,3 +125,34 @@ def test_mixed_lesion_specs_with_unknown_agents_fail_before_compiling():
     ok = ExperimentSpec(conditions=(Lesion("x", {"social": 0.0}, agents=(3,)),), **base)
     assert ok.validate() is ok
     assert dataclasses.asdict(ok.agent)["affect_channels"] == CHANNELS
+
+
+def test_social_experiment_writes_statistics_claims_and_figure(tmp_path):
+    import pandas as pd
+
+    from experiments.catalogue import social
+    from experiments.runner import run_experiment
+
+    spec = dataclasses.replace(social(True), seeds=2, total_steps=4096,
+                               agent=AgentConfig(affect_channels=CHANNELS, num_envs=8))
+    out = run_experiment(spec, tmp_path / "s", workers=0, progress=False)
+    for name in ["results.csv", "manifest.json", "figure.png", "figure.pdf", "statistics.csv",
+                 "claims.csv"]:
+        assert (out / name).is_file(), name
+    assert len(pd.read_csv(out / "claims.csv")) == 2
+
+
+def test_social_claims_that_must_fail_do_fail():
+    import pandas as pd
+
+    from experiments.social_report import check_claims
+
+    rows = []
+    for cond in ("intact", "social-lesion", "one-lesioned"):
+        for seed in range(8):
+            for metric, v in [("late/social/food_stock", 0.4 + 0.01 * seed),
+                              ("late/social/total_energy", 2.0 + 0.01 * seed),
+                              ("late/social/standing_gap", 0.01 * (seed - 3.5))]:
+                rows.append({"condition": cond, "seed": seed, "metric": metric, "value": v})
+    claims = check_claims(pd.DataFrame(rows))  # no effect anywhere
+    assert [c["passed"] for c in claims] == [False, False]
