@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,10 @@ def train_agent(
         lambda x: x[0], stack_lesions([lesion], static.module.channel_names)
     )
     k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))
-    net = init_params(static.network, k_init, input_dim(static))
+    from affect.ppo import init_agent_params
+
+    init = partial(init_params, static.network, input_dim=input_dim(static))
+    net = init_agent_params(static, init, k_init)
     if getattr(world, "host", False):
         from affect.host import make_host_train
 

@@ -81,6 +81,9 @@ class AgentConfig:
     """Worlds (one episode each) in the post-training evaluation."""
     affect_channels: tuple[str, ...] = field(default=("hunger", "frustration"))
     """Affect channels of the agent."""
+    shared_params: bool = True
+    """In a multi-agent world, one network for every agent (True) or one per agent,
+    each trained on its own experience (False)."""
     online_learning_rate: float = 3e-4
     """Adam step size of the online (one step, one update) mode. Learning noise in the
     action values grows with it (at 1e-3 equal options kept gaps of ~0.2 reward units,
@@ -254,9 +257,37 @@ def network_input(obs: jnp.ndarray, feelings: jnp.ndarray) -> jnp.ndarray:
     return jnp.concatenate([obs, feelings], axis=-1)
 
 
+def independent(static: Static) -> bool:
+    """Whether every agent of a multi-agent world has its own parameters."""
+    return static.world.num_agents > 1 and not static.config.shared_params
+
+
+def apply_network(static: Static, params, x: jnp.ndarray):
+    """The network on streams ``x (..., N, D)`` (world-major: world 0's agents first).
+    With independent parameters (``params`` with a leading agent axis) each agent's
+    streams go through its own network."""
+    if not independent(static):
+        return static.network.apply(params, x)
+    a = static.world.num_agents
+    lead, n = x.shape[:-2], x.shape[-2]
+    xa = x.reshape(lead + (n // a, a, x.shape[-1]))
+    axis = len(lead) + 1
+    logits, u = jax.vmap(static.network.apply, in_axes=(0, axis), out_axes=axis)(params, xa)
+    return logits.reshape(lead + (n, logits.shape[-1])), u.reshape(lead + (n,))
+
+
+def init_agent_params(static: Static, init, key):
+    """Parameters for one run: ``init(key)``, or one set per agent (stacked) with
+    independent parameters. Call outside any ``vmap`` (orthogonal init uses QR)."""
+    if not independent(static):
+        return init(key)
+    sets = [init(k) for k in jax.random.split(key, static.world.num_agents)]
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *sets)
+
+
 def policy_value(static: Static, params, obs, aff: AffectOutput):
     """Tempered logits ``(..., A)``, total temperature ``(...)`` and value ``(...)``."""
-    logits, u = static.network.apply(params, network_input(obs, aff.feelings))
+    logits, u = apply_network(static, params, network_input(obs, aff.feelings))
     temperature = static.config.temperature * aff.temperature
     return logits / temperature[..., None], temperature, aff.marker + u
 
@@ -396,7 +427,7 @@ def collect(static: Static, world_params, affect_params, gains, runner: RunnerSt
 
 def advantages(static: Static, params, traj: Transition):
     """Bootstrap values of the reached states and GAE, ``(T, N)`` each."""
-    _, u_next = static.network.apply(params, network_input(traj.next_obs, traj.next_feelings))
+    _, u_next = apply_network(static, params, network_input(traj.next_obs, traj.next_feelings))
     v_tp1 = traj.next_marker + jnp.where(traj.terminated, 0.0, u_next)
     gae_fn = jax.vmap(partial(gae, lambda_=static.config.gae_lambda), in_axes=1, out_axes=1)
     return gae_fn(traj.reward, traj.value, v_tp1, traj.discount, traj.done.astype(jnp.float32))
@@ -436,10 +467,40 @@ def ppo_loss(static: Static, params, batch: Transition, adv, targets):
 
 
 def update(static: Static, runner: RunnerState, traj: Transition, adv, targets):
-    """``update_epochs`` passes of minibatch PPO over one rollout."""
+    """``update_epochs`` passes of minibatch PPO over one rollout (with independent
+    parameters: every agent's own pass over its own steps, ``vmap``-ed over agents)."""
     cfg = static.config
-    batch_size = cfg.batch_size * static.world.num_agents  # every agent's steps
     traj = traj.replace(extra={})  # per-world measures are not learned from
+    if not independent(static):
+        batch_size = cfg.batch_size * static.world.num_agents  # every agent's steps
+        key, k_perm = jax.random.split(runner.key)
+        params, opt_state, aux = _ppo_passes(
+            static, runner.params, runner.opt_state, traj, adv, targets, k_perm, batch_size
+        )
+        return runner.replace(params=params, opt_state=opt_state, key=key), aux
+    a = static.world.num_agents
+    t, n = adv.shape
+
+    def per_agent(x):  # (T, worlds * agents, ...) -> (agents, T, worlds, ...)
+        return jnp.moveaxis(x.reshape((t, n // a, a) + x.shape[2:]), 2, 0)
+
+    keys = jax.random.split(runner.key, a + 1)
+    params, opt_state, aux = jax.vmap(
+        lambda p, o, tr, ad, tg, k: _ppo_passes(static, p, o, tr, ad, tg, k, cfg.batch_size)
+    )(
+        runner.params,
+        runner.opt_state,
+        jax.tree_util.tree_map(per_agent, traj),
+        per_agent(adv),
+        per_agent(targets),
+        keys[1:],
+    )
+    aux = jax.tree_util.tree_map(jnp.mean, aux)
+    return runner.replace(params=params, opt_state=opt_state, key=keys[0]), aux
+
+
+def _ppo_passes(static: Static, params, opt_state, traj, adv, targets, key, batch_size):
+    cfg = static.config
     flat = jax.tree_util.tree_map(lambda x: x.reshape((batch_size,) + x.shape[2:]), traj)
     adv, targets = adv.reshape(batch_size), targets.reshape(batch_size)
     grad_fn = jax.value_and_grad(partial(ppo_loss, static), has_aux=True)
@@ -455,12 +516,10 @@ def update(static: Static, runner: RunnerState, traj: Transition, adv, targets):
         perm = jax.random.permutation(key, batch_size).reshape(cfg.num_minibatches, -1)
         return jax.lax.scan(minibatch, carry, perm)
 
-    key, k_perm = jax.random.split(runner.key)
     (params, opt_state), aux = jax.lax.scan(
-        epoch, (runner.params, runner.opt_state), jax.random.split(k_perm, cfg.update_epochs)
+        epoch, (params, opt_state), jax.random.split(key, cfg.update_epochs)
     )
-    aux = jax.tree_util.tree_map(jnp.mean, aux)
-    return runner.replace(params=params, opt_state=opt_state, key=key), aux
+    return params, opt_state, jax.tree_util.tree_map(jnp.mean, aux)
 
 
 def rollout_metrics(traj: Transition, setpoint: float) -> dict[str, jnp.ndarray]:
@@ -535,7 +594,11 @@ def init_runner(static: Static, world_params, affect_params, gains, key, net_par
     zeros = jnp.zeros((n,), jnp.float32)
     return RunnerState(
         params=net_params,
-        opt_state=static.optimizer.init(net_params),
+        opt_state=(
+            jax.vmap(static.optimizer.init)(net_params)
+            if independent(static)
+            else static.optimizer.init(net_params)
+        ),
         env_state=env_state,
         obs=_squeeze_agent(obs),
         aff_state=aff_state,

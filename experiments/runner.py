@@ -63,7 +63,7 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
 
     from affect.lesion import stack_lesions
     from affect.networks import init_params
-    from affect.ppo import input_dim, make_static, make_train
+    from affect.ppo import init_agent_params, input_dim, make_static, make_train
     from worlds.registry import make
 
     world, world_params = make(spec.world)
@@ -84,7 +84,7 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     train_keys, params = [], []
     for seed in seeds:  # outside the vmap: batched QR can deadlock XLA:CPU
         k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))
-        params.append(init(k_init))
+        params.append(init_agent_params(static, init, k_init))
         train_keys.append(k_train)
     if getattr(world, "host", False):  # a Gymnasium world: rollouts on the host
         return _run_host_job(spec, static, world_params, affect_params, lesions, seeds,

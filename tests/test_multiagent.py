@@ -156,3 +156,30 @@ def test_social_claims_that_must_fail_do_fail():
                 rows.append({"condition": cond, "seed": seed, "metric": metric, "value": v})
     claims = check_claims(pd.DataFrame(rows))  # no effect anywhere
     assert [c["passed"] for c in claims] == [False, False]
+
+
+def test_independent_parameters_give_every_agent_its_own_network():
+    from affect.networks import init_params
+    from affect.ppo import init_agent_params, make_train
+
+    world, params = worlds.make("Commons-v0", num_agents=3)
+    cfg = AgentConfig(affect_channels=CHANNELS, num_envs=4, num_steps=8, total_steps=64,
+                      shared_params=False)
+    static = make_static(world, cfg)
+    init = lambda k: init_params(static.network, k, input_dim(static))  # noqa: E731
+    net = init_agent_params(static, init, jax.random.PRNGKey(0))
+    leaves = jax.tree_util.tree_leaves(net)
+    assert all(x.shape[0] == 3 for x in leaves)
+    assert not np.allclose(leaves[-1][0], leaves[-1][1])  # three different networks
+    lesion = Lesion("one", {"social": 0.0}, agents=(0,)).to_data(static.module.channel_names)
+    runner, metrics = jax.jit(make_train(static, params, static.module.default_params()))(
+        jax.random.PRNGKey(1), net, lesion
+    )
+    after = jax.tree_util.tree_leaves(runner.params)
+    assert all(a.shape == b.shape for a, b in zip(after, leaves, strict=True))
+    assert all(np.any(np.asarray(a[i]) != np.asarray(b[i])) for i in range(3)
+               for a, b in [(after[0], leaves[0])])  # every agent learned
+    assert np.all(np.isfinite(np.asarray(metrics["losses/value"])))
+    shared = make_static(world, dataclasses.replace(cfg, shared_params=True))
+    assert jax.tree_util.tree_leaves(init_agent_params(shared, init, jax.random.PRNGKey(0)))[
+        0].ndim == 1
