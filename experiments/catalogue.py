@@ -99,7 +99,10 @@ def social(quick: bool = False) -> ExperimentSpec:
 
     ``Commons-v0`` (4 agents, society rules on) with the agent's channels plus the
     social-standing channel: all intact, all social-lesioned, and one social-lesioned
-    agent (agent 0) among intact ones. Quick: 16 seeds, 300k steps; full: 32, 2M.
+    agent (agent 0) among intact ones. Every agent has its own network
+    (``shared_params=False``): a developmentally lesioned agent learns its own policy
+    rather than running one shaped by the feeling agents. Quick: 16 seeds, 295k steps;
+    full: 32, 2M.
     """
     from affect.ppo import AgentConfig
 
@@ -107,7 +110,7 @@ def social(quick: bool = False) -> ExperimentSpec:
     return ExperimentSpec(
         name="social-quick" if quick else "social",
         world="Commons-v0",
-        agent=AgentConfig(affect_channels=channels),
+        agent=AgentConfig(affect_channels=channels, shared_params=False),
         conditions=(
             INTACT,
             Lesion("social-lesion", {"social": 0.0}),
