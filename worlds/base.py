@@ -106,6 +106,13 @@ class World:
         info["done"] = done
         return obs, state, reward, terminated, truncated, info
 
+    def render(self, state: Any, mode: str | None):
+        """``render_ansi`` (``"ansi"``) or ``render_rgb`` (``"rgb_array"``) of ``state``;
+        ``None`` without a state or a mode (what the Gymnasium and PettingZoo faces return)."""
+        if state is None or mode is None:
+            return None
+        return self.render_ansi(state) if mode == "ansi" else self.render_rgb(state)
+
     # ----- description ------------------------------------------------------------------
     @property
     def name(self) -> str:

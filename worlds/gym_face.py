@@ -102,11 +102,7 @@ class AffectlabGymEnv(gymnasium.Env):
         )
 
     def render(self):
-        if self._state is None or self.render_mode is None:
-            return None
-        if self.render_mode == "ansi":
-            return self.world.render_ansi(self._state)
-        return self.world.render_rgb(self._state)
+        return self.world.render(self._state, self.render_mode)
 
 
 def _py(value):

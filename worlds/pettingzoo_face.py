@@ -98,11 +98,7 @@ class AffectlabParallelEnv(ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
     def render(self):
-        if self._state is None or self.render_mode is None:
-            return None
-        if self.render_mode == "ansi":
-            return self.world.render_ansi(self._state)
-        return self.world.render_rgb(self._state)
+        return self.world.render(self._state, self.render_mode)
 
     def close(self):
         pass
