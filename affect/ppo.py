@@ -79,11 +79,14 @@ class AgentConfig:
     """Base policy temperature (the affect module may modulate it)."""
     eval_envs: int = 64
     """Worlds (one episode each) in the post-training evaluation."""
-    affect_channels: tuple[str, ...] = field(default=("hunger", "frustration"))
-    """Affect channels of the agent."""
-    shared_params: bool = True
-    """In a multi-agent world, one network for every agent (True) or one per agent,
-    each trained on its own experience (False)."""
+    affect_channels: tuple[str, ...] = field(default=("hunger", "frustration", "social"))
+    """Affect channels of the agent (the social channel is silent in worlds without
+    others: their ``regard`` and ``refused`` signals stay 0)."""
+    shared_params: bool = False
+    """In a multi-agent world, one network per agent, each trained on its own experience
+    (False: every body has its own brain, so a lesioned agent learns its own policy), or
+    one network for every agent (True: faster, but a lesioned agent then runs a policy
+    shaped by the others' feelings)."""
     online_learning_rate: float = 3e-4
     """Adam step size of the online (one step, one update) mode. Learning noise in the
     action values grows with it (at 1e-3 equal options kept gaps of ~0.2 reward units,
@@ -298,13 +301,24 @@ def _squeeze_agent(tree):
     return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), tree)
 
 
-def stream_gains(static: Static, lesion: LesionData, gains: jnp.ndarray) -> jnp.ndarray:
+def stream_gains(
+    static: Static, lesion: LesionData, gains: jnp.ndarray, num_worlds: int | None = None
+) -> jnp.ndarray:
     """Gains for every stream: ``(C, K)`` for one agent; ``(worlds * agents, C, K)`` in a
-    multi-agent world, where only the agents that carry the lesion have its gains."""
+    multi-agent world, where only the agents that carry the lesion have its gains
+    (``num_worlds`` defaults to ``config.num_envs``)."""
     a = static.world.num_agents
     if a == 1:
         return gains
-    return jnp.tile(lesion.per_agent(gains, a), (static.config.num_envs, 1, 1))
+    return tile_agent_gains(lesion.per_agent(gains, a), num_worlds or static.config.num_envs)
+
+
+def tile_agent_gains(gains: jnp.ndarray, num_worlds: int) -> jnp.ndarray:
+    """``(C, K)`` or per-agent ``(agents, C, K)`` gains -> per stream ``(worlds*agents, C, K)``
+    (``(C, K)`` gains stay shared)."""
+    if gains.ndim == 2:
+        return gains
+    return jnp.tile(gains, (num_worlds, 1, 1))
 
 
 def _gains_axis(gains: jnp.ndarray):
@@ -636,8 +650,10 @@ def make_train(static: Static, world_params, affect_params):
             return runner, {**metrics, **losses}
 
         runner, metrics = jax.lax.scan(one_update, runner, None, length=static.config.num_updates)
-        if static.world.num_agents == 1:  # evaluation episodes are single-agent for now
-            metrics.update(evaluate(k_eval, runner.params, lesion.eval_gains()))
+        eval_gains = lesion.eval_gains()
+        if static.world.num_agents > 1:
+            eval_gains = lesion.per_agent(eval_gains, static.world.num_agents)
+        metrics.update(evaluate(k_eval, runner.params, eval_gains))
         return runner, metrics
 
     return train
@@ -648,13 +664,19 @@ def make_evaluate(static: Static, world_params, affect_params):
 
     Runs one episode in each of ``eval_envs`` worlds (up to the world's time limit) with
     the stochastic policy and frozen parameters; only each world's first episode counts.
+    ``gains`` are ``(C, K)`` (every agent) or per agent ``(agents, C, K)``. In a
+    multi-agent world every agent is one stream: its episode ends when it dies or the
+    world ends, and the ``eval/*`` measures are means over agents and worlds.
     """
     cfg = static.config
     n = cfg.eval_envs
+    n_agents = static.world.num_agents
+    m = n * n_agents  # streams
     horizon = int(world_params.time_limit)
     setpoint = _setpoint(affect_params)
 
     def evaluate(key, net_params, gains):
+        gains = tile_agent_gains(gains, n)
         key, k_reset = jax.random.split(key)
         obs, env_state = jax.vmap(static.world.reset, (0, None))(
             jax.random.split(k_reset, n), world_params
@@ -668,19 +690,22 @@ def make_evaluate(static: Static, world_params, affect_params):
             action = jax.random.categorical(k_act, logits)
             obs, env_state, reward, term, trunc, info = jax.vmap(
                 static.world.step, (0, 0, 0, None)
-            )(jax.random.split(k_step, n), env_state, action[:, None], world_params)
+            )(jax.random.split(k_step, n), env_state, action.reshape(n, n_agents), world_params)
+            reward, term = reward.reshape(m), term.reshape(m)
             sig = _squeeze_agent(info["signals"])
-            learning = LearningSignals(reward=reward[:, 0], td_error=jnp.zeros((n,)))
-            aff_state, aff_tr = jax.vmap(static.module.step, (None, 0, 0, 0, None))(
+            learning = LearningSignals(reward=reward, td_error=jnp.zeros((m,)))
+            aff_state, aff_tr = jax.vmap(static.module.step, (None, 0, 0, 0, _gains_axis(gains)))(
                 affect_params, aff_state, sig, learning, gains
             )
-            ret = ret + active * reward[:, 0]
+            ret = ret + active * reward
             length = length + active
-            starved = starved | (active & term[:, 0])
+            starved = starved | (active & term)
             dev = dev + active * jnp.abs(sig.energy - setpoint) * ~sig.starved
-            active = active & ~info["done"]
+            active = active & ~jnp.repeat(info["done"], n_agents)
+            if n_agents > 1:  # an agent's episode ends when it dies
+                active = active & ~term
             return (
-                obs[:, 0],
+                _squeeze_agent(obs),
                 env_state,
                 aff_state,
                 aff_tr,
@@ -691,16 +716,16 @@ def make_evaluate(static: Static, world_params, affect_params):
                 dev,
             ), None
 
-        zeros = jnp.zeros((n,), jnp.float32)
+        zeros = jnp.zeros((m,), jnp.float32)
         carry = (
-            obs[:, 0],
+            _squeeze_agent(obs),
             env_state,
             aff_state,
             aff,
-            jnp.ones((n,), bool),
+            jnp.ones((m,), bool),
             zeros,
             zeros,
-            jnp.zeros((n,), bool),
+            jnp.zeros((m,), bool),
             zeros,
         )
         carry, _ = jax.lax.scan(step, carry, jax.random.split(key, horizon))

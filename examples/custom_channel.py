@@ -64,7 +64,7 @@ def main(argv=None):
     spec = ExperimentSpec(
         name="fear",
         world="Corridor-v0",
-        agent=AgentConfig(affect_channels=("hunger", "frustration", "fear")),
+        agent=AgentConfig(affect_channels=AgentConfig().affect_channels + ("fear",)),
         conditions=(
             Lesion("intact"),
             Lesion("fear-lesion", {"fear": 0.0}),

@@ -97,20 +97,15 @@ def gambling(quick: bool = False) -> ExperimentSpec:
 def social(quick: bool = False) -> ExperimentSpec:
     """Does felt standing keep a commons alive?
 
-    ``Commons-v0`` (4 agents, society rules on) with the agent's channels plus the
-    social-standing channel: all intact, all social-lesioned, and one social-lesioned
-    agent (agent 0) among intact ones. Every agent has its own network
-    (``shared_params=False``): a developmentally lesioned agent learns its own policy
-    rather than running one shaped by the feeling agents. Quick: 16 seeds, 295k steps;
+    ``Commons-v0`` (4 agents, society rules on) with the default agent (every agent has
+    its own network, so a developmentally lesioned agent learns its own policy rather
+    than running one shaped by the feeling agents): all intact, all social-lesioned, and
+    one social-lesioned agent (agent 0) among intact ones. Quick: 16 seeds, 295k steps;
     full: 32, 2M.
     """
-    from affect.ppo import AgentConfig
-
-    channels = AgentConfig().affect_channels + ("social",)
     return ExperimentSpec(
         name="social-quick" if quick else "social",
         world="Commons-v0",
-        agent=AgentConfig(affect_channels=channels, shared_params=False),
         conditions=(
             INTACT,
             Lesion("social-lesion", {"social": 0.0}),

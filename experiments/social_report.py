@@ -94,7 +94,13 @@ def draw(results_dir) -> list:
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
     late = late_table(df)
-    statistics(late, MEASURES).to_csv(results_dir / "statistics.csv", index=False)
+    agents = sorted(
+        int(m.rsplit("/", 1)[1]) for m in late["metric"].unique()
+        if m.startswith("late/social/standing/")
+    )
+    per_agent = [(f"late/social/standing/{i}", f"standing of agent {i}, late training")
+                 for i in agents]
+    statistics(late, MEASURES + per_agent).to_csv(results_dir / "statistics.csv", index=False)
     claims = check_claims(late)
     pd.DataFrame(claims).to_csv(results_dir / "claims.csv", index=False)
 

@@ -38,8 +38,8 @@ def test_a_lesion_carried_by_chosen_agents_only():
 @pytest.fixture(scope="module")
 def commons_static():
     world, params = worlds.make("Commons-v0", num_agents=3)
-    cfg = AgentConfig(affect_channels=CHANNELS, num_envs=2, num_steps=4, total_steps=64,
-                      num_minibatches=2)
+    cfg = AgentConfig(affect_channels=CHANNELS, shared_params=True, num_envs=2, num_steps=4,
+                      total_steps=64, num_minibatches=2)
     return world, params, make_static(world, cfg)
 
 
@@ -108,6 +108,13 @@ def test_commons_training_runs_mixed_populations_in_one_program(tmp_path):
     assert m["social/food_stock"].shape == (1, 3, 16)
     for k in ("social/gini_eaten", "social/standing_agent0", "charts/survival"):
         assert k in m
+    # each agent's standing, and evaluation episodes of every agent under its own gains
+    np.testing.assert_array_equal(m["social/standing/0"], m["social/standing_agent0"])
+    others = np.mean([m[f"social/standing/{i}"] for i in (1, 2, 3)], axis=0)
+    np.testing.assert_allclose(others, m["social/standing_others"], rtol=1e-5, atol=1e-6)
+    assert m["eval/survival"].shape == (1, 3)
+    assert np.all((m["eval/survival"] >= 0) & (m["eval/survival"] <= 1))
+    assert np.all(m["eval/episode_length"] > 0)
     assert np.all((m["social/food_stock"] >= 0) & (m["social/food_stock"] <= 1))
 
 

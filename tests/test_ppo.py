@@ -16,6 +16,7 @@ from affect.ppo import (
     Transition,
     advantages,
     gae,
+    init_agent_params,
     input_dim,
     make_static,
     make_train,
@@ -167,12 +168,15 @@ def test_multi_agent_foraging_trains_and_timed_multi_agent_worlds_are_refused():
     world = worlds.Foraging(num_agents=2)
     cfg = AgentConfig(num_envs=4, num_steps=8, total_steps=64)
     static = make_static(world, cfg)
-    net = init_params(static.network, jax.random.PRNGKey(0), input_dim(static))
+    init = lambda k: init_params(static.network, k, input_dim(static))
+    net = init_agent_params(static, init, jax.random.PRNGKey(0))  # one network per agent
+    assert net["params"]["pi"]["bias"].shape == (2, world.num_actions)
     train = jax.jit(make_train(static, world.default_params(), static.module.default_params()))
     lesion = Lesion("intact").to_data(static.module.channel_names)
     _, metrics = train(jax.random.PRNGKey(1), net, lesion)
     assert metrics["losses/value"].shape == (cfg.num_updates,)
     assert np.all(np.isfinite(np.asarray(metrics["losses/value"])))
+    assert 0.0 <= float(metrics["eval/survival"]) <= 1.0  # evaluation covers every agent
     with pytest.raises(ValueError, match="timed"):
         make_static(worlds.Choice(num_agents=2), AgentConfig())
 

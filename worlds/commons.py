@@ -341,6 +341,10 @@ class Commons(Foraging):
             "social/standing": extra["standing"].mean(),
             "social/standing_agent0": extra["standing"][..., 0].mean(),
             "social/standing_others": extra["standing"][..., 1:].mean(),
+            **{  # each agent's standing (``agent0`` above is also ``standing/0``)
+                f"social/standing/{i}": extra["standing"][..., i].mean()
+                for i in range(self.num_agents)
+            },
         }
 
 
