@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=None, help="worker processes (0: none)")
     run.add_argument("--timeout", type=float, default=None, help="seconds allowed per job")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
+    run.add_argument("--fresh", action="store_true",
+                     help="discard the finished runs of an interrupted run instead of resuming")
 
     fig = sub.add_parser("figures", help="(re)draw the figure of a results folder")
     fig.add_argument("dir", type=Path)
@@ -71,7 +73,8 @@ def cmd_run(args) -> int:
     try:
         spec.validate()
         print(spec_summary(spec), file=sys.stderr)
-        out = run_experiment(spec, out, workers=args.workers, figures=not args.no_figure)
+        out = run_experiment(spec, out, workers=args.workers, figures=not args.no_figure,
+                             fresh=args.fresh)
     except (SpecError, ValueError, KeyError, TypeError, NotADirectoryError) as e:
         return _error(e.args[0] if e.args else str(e))
     except RunnerError as e:

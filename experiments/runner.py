@@ -7,9 +7,14 @@ process per core, each with one XLA thread, and hands every worker one seed at a
 (vmap over seeds gains nothing on a small CPU; processes do). On an accelerator it runs
 all seeds in one job in this process.
 
-Every job has a wall-clock timeout. Finished jobs are written atomically as
-``jobs/*.npz`` in a staging folder next to the output; the output folder appears only
-when the whole experiment has finished (a failed run leaves nothing behind).
+Every job has a wall-clock timeout. Finished jobs are written atomically (write to a
+temporary file, then rename) as ``jobs/*.npz`` in a staging folder next to the output,
+``.NAME.partial``, with a journal of every start and every finished job. The output
+folder appears, complete, only when the whole experiment has finished. If the process
+dies at any moment (an exception, Ctrl-C, SIGKILL, a power cut), running the same
+command again resumes: finished runs are read back, not recomputed, and the results
+equal those of an uninterrupted run. A staging folder written under a different spec
+is discarded, and two runs cannot write to the same staging folder at once.
 """
 
 from __future__ import annotations
@@ -159,7 +164,24 @@ def _run_host_job(spec, static, world_params, affect_params, lesions, seeds, key
     }
 
 
+def _exit_with_parent() -> None:
+    """Exit this worker when its parent dies (even by SIGKILL), so no orphan keeps
+    computing a job nobody will collect."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _worker_main(conn) -> None:
+    _exit_with_parent()
     while True:
         msg = conn.recv()
         if msg is None:
@@ -213,6 +235,7 @@ class Progress:
 # Scheduling
 # --------------------------------------------------------------------------------------
 def _save_job(job_dir: Path, result: dict[str, Any]) -> None:
+    """Write one finished job atomically (a reader sees the whole file or none)."""
     name = (
         "seeds-" + "-".join(f"{s:05d}" for s in result["seeds"][:1]) + f"-n{len(result['seeds'])}"
     )
@@ -220,10 +243,75 @@ def _save_job(job_dir: Path, result: dict[str, Any]) -> None:
     arrays["seeds"] = np.asarray(result["seeds"])
     if result.get("steps") is not None:
         arrays["steps"] = np.asarray(result["steps"])
+    arrays["compile_s"] = np.asarray(result["compile_s"])
+    arrays["run_s"] = np.asarray(result["run_s"])
+    arrays["device"] = np.asarray(result["device"])
     fd, tmp = tempfile.mkstemp(dir=job_dir, suffix=".npz.tmp")
     with os.fdopen(fd, "wb") as f:
         np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, job_dir / f"{name}.npz")
+
+
+def _load_job(path: Path) -> dict[str, Any]:
+    """A job written by :func:`_save_job`, as :func:`run_job` returned it."""
+    with np.load(path) as z:
+        return {
+            "seeds": [int(s) for s in z["seeds"]],
+            "steps": z["steps"] if "steps" in z.files else None,
+            "metrics": {k[3:]: z[k] for k in z.files if k.startswith("m::")},
+            "compile_s": float(z["compile_s"]),
+            "run_s": float(z["run_s"]),
+            "device": str(z["device"]),
+            "resumed": True,
+        }
+
+
+def _finished_jobs(job_dir: Path, seeds: list[int]) -> list[dict[str, Any]]:
+    """Finished jobs in a staging folder (half-written temporary files are removed; a
+    file that cannot be read, or holds seeds outside the spec, is removed and redone)."""
+    out, wanted, seen = [], set(seeds), set()
+    for tmp in job_dir.glob("*.tmp"):
+        tmp.unlink(missing_ok=True)
+    for path in sorted(job_dir.glob("*.npz")):
+        try:
+            res = _load_job(path)
+        except Exception:  # noqa: BLE001 - unreadable: recompute it
+            path.unlink(missing_ok=True)
+            continue
+        if not set(res["seeds"]) <= wanted or set(res["seeds"]) & seen:
+            path.unlink(missing_ok=True)
+            continue
+        seen |= set(res["seeds"])
+        out.append(res)
+    return out
+
+
+class _Journal:
+    """An append-only log of the staging folder's life: starts, resumes, finished jobs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def write(self, event: str, **fields) -> None:
+        line = json.dumps({"event": event, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           "pid": os.getpid(), **fields})
+        with open(self.path, "a") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by a crash
+                continue
+        return out
 
 
 def _run_in_process(spec, jobs, on_done) -> None:
@@ -421,8 +509,12 @@ def run_experiment(
     seeds_per_job: int | None = None,
     figures: bool = True,
     progress: bool = True,
+    fresh: bool = False,
 ) -> Path:
     """Run ``spec`` and write ``results.csv``, ``manifest.json`` and the figure to ``out_dir``.
+
+    Resumes an interrupted run of the same spec into the same ``out_dir`` (see the module
+    docstring).
 
     Args:
         spec: the experiment (validated here, before anything is created or compiled).
@@ -434,14 +526,13 @@ def run_experiment(
             seeds without.
         figures: also draw the figure.
         progress: print progress to stderr.
+        fresh: discard the finished runs of an interrupted run instead of resuming.
 
     Returns:
         The output folder.
     """
     spec.validate()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"--out {out_dir} exists and is not a folder")
+    out_dir = check_out_dir(out_dir)
     if workers is None:
         workers = default_workers() if _spawnable(spec) else 0
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
@@ -451,33 +542,55 @@ def run_experiment(
         seeds_per_job = 1 if workers > 0 else len(seeds)
     if isinstance(seeds_per_job, bool) or not isinstance(seeds_per_job, int) or seeds_per_job < 1:
         raise ValueError(f"seeds_per_job must be a positive int, got {seeds_per_job!r}")
-    jobs = [seeds[i : i + seeds_per_job] for i in range(0, len(seeds), seeds_per_job)]
-    workers = min(workers, len(jobs))
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    started = time.time()
-    try:
+    stage = out_dir.parent / f".{out_dir.name}.partial"
+    for old in out_dir.parent.glob(f".{out_dir.name}.old-*"):  # left by a killed rename
+        shutil.rmtree(old, ignore_errors=True)
+    with _StageLock(stage, fresh, _fingerprint(spec)) as state:
         job_dir = stage / "jobs"
-        job_dir.mkdir()
+        journal = _Journal(stage / "journal.jsonl")
+        results = _finished_jobs(job_dir, seeds)
+        done = {s for r in results for s in r["seeds"]}
+        todo = [s for s in seeds if s not in done]
+        jobs = [todo[i : i + seeds_per_job] for i in range(0, len(todo), seeds_per_job)]
+        workers = min(workers, len(jobs))
         n_cond = len(spec.conditions)
+        journal.write("resume" if results else "start", finished_seeds=sorted(done),
+                      jobs=len(jobs), workers=workers)
         bar = Progress(len(seeds) * n_cond, spec.name, progress)
-        bar.report(f"({len(jobs)} jobs, {workers or 'no'} worker processes)")
-        results: list[dict[str, Any]] = []
+        bar.done = len(done) * n_cond
+        if results:
+            bar.report(f"(resuming: {len(done)} of {len(seeds)} seeds already finished in "
+                       f"{stage}; {len(jobs)} jobs left, {workers or 'no'} worker processes)")
+        else:
+            bar.report(f"({len(jobs)} jobs, {workers or 'no'} worker processes)")
 
         def on_done(result):
             _save_job(job_dir, result)
+            journal.write("job", seeds=list(result["seeds"]), compile_s=result["compile_s"],
+                          run_s=result["run_s"])
             results.append(result)
             bar.advance(len(result["seeds"]) * n_cond)
 
-        if workers == 0:
-            _run_in_process(spec, jobs, on_done)
-        else:
-            _run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)
+        try:
+            if workers == 0:
+                _run_in_process(spec, jobs, on_done)
+            else:
+                _run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)
+        except BaseException:
+            if results:
+                print(f"[{spec.name}] {len(results)} finished jobs are kept in {stage}; run "
+                      "the same command again to resume (or pass fresh=True / --fresh to "
+                      "start over)", file=sys.stderr)
+            else:
+                state.discard = True
+            raise
         results.sort(key=lambda r: r["seeds"][0])
-        df = tidy(spec, results, stamp)
-        df.to_csv(stage / "results.csv", index=False)
+        df = tidy(spec, results, state.stamp)
+        df.to_csv(stage / "results.csv.tmp", index=False)
+        os.replace(stage / "results.csv.tmp", stage / "results.csv")
+        events = journal.read()
         manifest = {
             "experiment": spec.name,
             "spec": spec.to_dict(),
@@ -489,10 +602,12 @@ def run_experiment(
             "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
             "device": results[0]["device"] if results else None,
             "workers": workers,
+            "sessions": sum(e["event"] in ("start", "resume") for e in events),
             "timings": {
-                "total_s": time.time() - started,
+                "total_s": time.time() - state.started,
                 "jobs": [
-                    {"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"]}
+                    {"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
+                     "resumed": bool(r.get("resumed", False))}
                     for r in results
                 ],
             },
@@ -502,11 +617,103 @@ def run_experiment(
             from experiments.figures import draw
 
             draw(stage)
-        _replace_dir(stage, out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+        state.finish(out_dir)
     return out_dir
+
+
+def check_out_dir(out_dir) -> Path:
+    """``out_dir`` as a Path; a :class:`~experiments.spec.SpecError` if it cannot be one."""
+    from experiments.spec import SpecError
+
+    if not isinstance(out_dir, str | os.PathLike) or not str(out_dir):
+        raise SpecError(f"out_dir must be a folder path, got {out_dir!r}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SpecError(
+            f"out_dir: {out_dir} exists and is a file, not a folder; choose another --out "
+            "or remove the file (affectlab never overwrites a file with a results folder)"
+        )
+    for parent in out_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise SpecError(f"out_dir: {parent} (a parent of {out_dir}) is a file, not a folder")
+    return out_dir
+
+
+def _fingerprint(spec: ExperimentSpec) -> dict[str, Any]:
+    """What must match for finished runs to be reused (the timeout may change)."""
+    d = spec.to_dict()
+    d.pop("timeout_s", None)
+    return json.loads(json.dumps(d, default=str))
+
+
+class _StageLock:
+    """The staging folder ``.NAME.partial`` of one output: created or resumed on entry,
+    locked against a second writer, moved into place by :meth:`finish`, and removed on
+    exit if ``discard`` was set (nothing finished worth keeping)."""
+
+    def __init__(self, stage: Path, fresh: bool, fingerprint: dict[str, Any]):
+        self.stage, self.fresh, self.fingerprint = stage, fresh, fingerprint
+        self.discard, self._lock = False, None
+
+    def __enter__(self):
+        stage = self.stage
+        state_file = stage / "state.json"
+        if stage.exists():
+            state = None
+            try:
+                state = json.loads(state_file.read_text())
+            except (OSError, json.JSONDecodeError):
+                pass
+            if self.fresh or state is None or state.get("spec") != self.fingerprint:
+                self._take_lock()
+                if state is not None and not self.fresh:
+                    print(f"note: {stage} holds runs of a different spec; discarding them",
+                          file=sys.stderr)
+                self._release()
+                shutil.rmtree(stage)
+        stage.mkdir(exist_ok=True)
+        (stage / "jobs").mkdir(exist_ok=True)
+        self._take_lock()
+        if not state_file.exists():
+            _write_json(state_file, {"spec": self.fingerprint,
+                                     "stamp": time.strftime("%Y%m%d-%H%M%S"),
+                                     "started": time.time()})
+        state = json.loads(state_file.read_text())
+        self.stamp, self.started = state["stamp"], state["started"]
+        return self
+
+    def _take_lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform
+            return
+        f = open(self.stage / ".lock", "a")  # noqa: SIM115 - held until exit
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise RunnerError(
+                f"another affectlab run is writing to {self.stage}; wait for it to finish "
+                "or stop it first"
+            ) from None
+        self._lock = f
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def finish(self, out_dir: Path) -> None:
+        _replace_dir(self.stage, out_dir)  # a crash before this line leaves a resumable stage
+        for name in (".lock", "state.json"):
+            (out_dir / name).unlink(missing_ok=True)
+        self._release()
+
+    def __exit__(self, *exc):
+        self._release()
+        if self.discard:
+            shutil.rmtree(self.stage, ignore_errors=True)
+        return False
 
 
 def _replace_dir(src: Path, dst: Path) -> None:

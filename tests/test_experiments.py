@@ -61,8 +61,9 @@ def test_bad_specs_fail_before_anything_is_written(tmp_path, change, match):
 
 def test_out_dir_that_is_a_file(tmp_path):
     (tmp_path / "out").write_text("x")
-    with pytest.raises(NotADirectoryError):
+    with pytest.raises(SpecError, match="out_dir.*is a file"):
         run_experiment(tiny_spec(), tmp_path / "out", workers=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_failed_job_leaves_nothing_behind(tmp_path, monkeypatch):

@@ -1,0 +1,133 @@
+"""Resuming an interrupted experiment: nothing finished is recomputed, nothing is lost,
+and the results equal those of an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+from test_experiments import tiny_spec
+
+from experiments import runner as runner_mod
+from experiments.runner import RunnerError, run_experiment
+
+
+def _values(out):
+    return pd.read_csv(out / "results.csv").drop(columns="run")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "ref"
+    return run_experiment(tiny_spec(seeds=3), out, workers=0, seeds_per_job=1,
+                          progress=False, figures=False)
+
+
+def test_crash_between_runs_resumes_without_recomputing(tmp_path, monkeypatch, uninterrupted):
+    real = runner_mod.run_job
+    calls = []
+
+    def crash_on_second(spec, seeds):
+        calls.append(list(seeds))
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return real(spec, seeds)
+
+    monkeypatch.setattr(runner_mod, "run_job", crash_on_second)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_experiment(tiny_spec(seeds=3), out, workers=0, seeds_per_job=1, progress=False,
+                       figures=False)
+    stage = tmp_path / ".out.partial"
+    assert not out.exists() and stage.is_dir()
+    assert [p.name for p in (stage / "jobs").iterdir()] == ["seeds-00000-n1.npz"]
+
+    calls.clear()
+    monkeypatch.setattr(runner_mod, "run_job", lambda spec, seeds: calls.append(list(seeds))
+                        or real(spec, seeds))
+    run_experiment(tiny_spec(seeds=3), out, workers=0, seeds_per_job=1, progress=False,
+                   figures=False)
+    assert calls == [[1], [2]]  # seed 0 was read back, not recomputed
+    pd.testing.assert_frame_equal(_values(out), _values(uninterrupted))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the stage became the output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sessions"] == 2
+    assert [j["resumed"] for j in manifest["timings"]["jobs"]] == [True, False, False]
+    events = [json.loads(x)["event"] for x in (out / "journal.jsonl").read_text().splitlines()]
+    assert events == ["start", "job", "resume", "job", "job"]
+    assert not (out / "state.json").exists() and not (out / ".lock").exists()
+
+
+def test_a_stage_of_another_spec_is_discarded(tmp_path, monkeypatch):
+    real = runner_mod.run_job
+    calls = []
+
+    def crash_on_second(spec, seeds):
+        calls.append(list(seeds))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(spec, seeds)
+
+    monkeypatch.setattr(runner_mod, "run_job", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(tiny_spec(seeds=2), tmp_path / "o", workers=0, seeds_per_job=1,
+                       progress=False, figures=False)
+    calls.clear()
+    monkeypatch.setattr(runner_mod, "run_job", lambda spec, seeds: calls.append(list(seeds))
+                        or real(spec, seeds))
+    changed = tiny_spec(seeds=2, total_steps=8 * 16 * 2)  # another spec: seed 0 is redone
+    run_experiment(changed, tmp_path / "o", workers=0, seeds_per_job=1, progress=False,
+                   figures=False)
+    assert calls == [[0], [1]]
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    import fcntl
+
+    stage = tmp_path / ".o.partial"
+    stage.mkdir()
+    held = open(stage / ".lock", "a")  # noqa: SIM115
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(RunnerError, match="another affectlab run"):
+            run_experiment(tiny_spec(seeds=1), tmp_path / "o", workers=0, progress=False)
+    finally:
+        held.close()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from experiments.runner import run_experiment
+    from test_experiments import tiny_spec
+    run_experiment(tiny_spec(seeds=3), sys.argv[1], workers=1, progress=False, figures=False)
+    """
+)
+
+
+def test_sigkill_at_any_moment_then_resume(tmp_path, uninterrupted):
+    """A real SIGKILL while the runner and its worker compute; the rerun finishes."""
+    out = tmp_path / "out"
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(here), here])}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(out)], env=env,
+                            start_new_session=True)
+    jobs = tmp_path / ".out.partial" / "jobs"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(jobs.glob("*.npz")):
+        time.sleep(0.2)
+    assert list(jobs.glob("*.npz")), "no job finished within 120 s"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    finished = {p.name: p.stat().st_mtime_ns for p in jobs.glob("*.npz")}
+    assert not out.exists()
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(out)], env=env, timeout=300)
+    assert done.returncode == 0
+    for name, mtime in finished.items():  # finished jobs were kept, not rewritten
+        assert (out / "jobs" / name).stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(_values(out), _values(uninterrupted))
