@@ -1,6 +1,7 @@
 """The ``affectlab`` command line (also ``python -m experiments``).
 
-affectlab run foraging [--quick] [--out DIR] [--seeds N] [--steps N] [--workers N]
+affectlab run foraging [--quick] [--out DIR] [--seeds N] [--steps N] [--workers N] [--fresh]
+affectlab run my_spec.toml [--out DIR]
 affectlab figures DIR
 affectlab bench [--quick] [--json FILE]
 affectlab list
@@ -19,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a catalogued lesion experiment")
-    run.add_argument("experiment", help="experiment name (see `affectlab list`)")
+    run.add_argument("experiment",
+                     help="experiment name (see `affectlab list`) or a spec file (.json/.toml)")
     run.add_argument("--quick", action="store_true", help="the small version (minutes)")
     run.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     run.add_argument("--seeds", type=int, default=None, help="number of seeds")
@@ -51,16 +53,25 @@ def cmd_run(args) -> int:
     import difflib
 
     from experiments.catalogue import EXPERIMENTS
-    from experiments.runner import RunnerError, run_experiment, spec_summary
-    from experiments.spec import SpecError
+    from experiments.runner import RunnerError, check_out_dir, run_experiment, spec_summary
+    from experiments.spec import SpecError, load_spec
 
-    if args.experiment not in EXPERIMENTS:
+    if args.experiment.endswith((".json", ".toml")):
+        try:
+            spec = load_spec(args.experiment)
+        except SpecError as e:
+            return _error(e.args[0])
+        if args.quick:
+            return _error("--quick applies to catalogued experiments; a spec file says its "
+                          "own size (use --seeds/--steps to change it)")
+    elif args.experiment not in EXPERIMENTS:
         close = difflib.get_close_matches(args.experiment, list(EXPERIMENTS), n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         return _error(
             f"unknown experiment {args.experiment!r}.{hint} Known: {', '.join(EXPERIMENTS)}"
         )
-    spec = EXPERIMENTS[args.experiment](args.quick)
+    else:
+        spec = EXPERIMENTS[args.experiment](args.quick)
     overrides = {}
     if args.seeds is not None:
         overrides["seeds"] = args.seeds
@@ -70,13 +81,17 @@ def cmd_run(args) -> int:
         overrides["timeout_s"] = args.timeout
     spec = dataclasses.replace(spec, **overrides)
     out = args.out if args.out is not None else Path("results") / spec.name
-    try:
+    try:  # every check before anything is created or compiled
         spec.validate()
-        print(spec_summary(spec), file=sys.stderr)
+        check_out_dir(out)
+        if args.workers is not None and args.workers < 0:
+            raise SpecError(f"--workers must be >= 0, got {args.workers}")
+    except SpecError as e:
+        return _error(e.args[0])
+    print(spec_summary(spec), file=sys.stderr)
+    try:
         out = run_experiment(spec, out, workers=args.workers, figures=not args.no_figure,
                              fresh=args.fresh)
-    except (SpecError, ValueError, KeyError, TypeError, NotADirectoryError) as e:
-        return _error(e.args[0] if e.args else str(e))
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)

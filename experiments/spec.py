@@ -24,6 +24,37 @@ class SpecError(ValueError):
     """A malformed experiment spec (the message names the field)."""
 
 
+def _hint(key, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def load_spec(path) -> ExperimentSpec:
+    """A validated spec from a ``.json`` or ``.toml`` file (see :meth:`ExperimentSpec.from_dict`).
+    Raises :class:`SpecError` for an unreadable file or a malformed spec."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise SpecError(f"spec file {path}: {e.strerror or e}") from None
+    try:
+        if path.suffix == ".toml":
+            d = tomllib.loads(text)
+        elif path.suffix == ".json":
+            d = json.loads(text)
+        else:
+            raise SpecError(f"spec file {path}: use a .json or .toml file")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise SpecError(f"spec file {path} is not valid {path.suffix[1:].upper()}: {e}") from None
+    return ExperimentSpec.from_dict(d).validate()
+
+
 @dataclass(frozen=True)
 class ExperimentSpec:
     """A lesion experiment.
@@ -66,6 +97,9 @@ class ExperimentSpec:
         """Check every field; raise :class:`SpecError` naming the first bad one."""
         if not isinstance(self.name, str) or not self.name.replace("-", "").isalnum():
             raise SpecError(f"spec.name must be letters, digits and '-', got {self.name!r}")
+        if not isinstance(self.world, str):
+            raise SpecError(f"spec.world must be a registered world id (a string such as "
+                            f"'Foraging-v0'), got {self.world!r}")
         try:
             check_world_id(self.world)
         except KeyError as e:
@@ -159,6 +193,68 @@ class ExperimentSpec:
             except ValueError as e:
                 raise SpecError(f"spec.world_params: {e.args[0]}") from None
         return self
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ExperimentSpec:
+        """The spec a dict describes (the inverse of :meth:`to_dict`; ``seeds`` may be a
+        count or a list of consecutive seeds; ``agent`` holds only the fields it changes).
+        Raises :class:`SpecError` naming a missing, unknown or mistyped field; call
+        :meth:`validate` for the rest."""
+        if not isinstance(d, dict):
+            raise SpecError(f"a spec must be a table of fields, got {type(d).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        known = set(fields)
+        for key in d:
+            if key not in known:
+                raise SpecError(f"spec.{key}: unknown field.{_hint(key, known)} "
+                                f"Fields: {', '.join(fields)}")
+        for name in ("name", "world", "conditions", "seeds", "total_steps"):
+            if name not in d:
+                raise SpecError(f"spec.{name} is missing: a spec needs name, world, "
+                                "conditions, seeds and total_steps")
+        kw = dict(d)
+        seeds = kw["seeds"]
+        if isinstance(seeds, list):
+            if (not seeds or not all(isinstance(x, int) and not isinstance(x, bool)
+                                     for x in seeds)
+                    or seeds != list(range(seeds[0], seeds[0] + len(seeds)))):
+                raise SpecError(f"spec.seeds must be a count or a list of consecutive ints, "
+                                f"got {seeds!r}")
+            kw["seeds"], kw["seed_offset"] = len(seeds), seeds[0]
+        conds = kw["conditions"]
+        if not isinstance(conds, list | tuple):
+            raise SpecError(f"spec.conditions must be a list of lesion tables, got {conds!r}")
+        lesions = []
+        for i, c in enumerate(conds):
+            if isinstance(c, str):
+                c = {"name": c}
+            if not isinstance(c, dict):
+                raise SpecError(f"spec.conditions[{i}] must be a table with name, gains, onset "
+                                f"(and agents), got {c!r}")
+            extra = set(c) - {"name", "gains", "onset", "agents"}
+            if extra:
+                raise SpecError(f"spec.conditions[{i}]: unknown field(s) {sorted(extra)}; a "
+                                "condition has name, gains, onset and agents")
+            if "name" not in c:
+                raise SpecError(f"spec.conditions[{i}].name is missing")
+            agents = c.get("agents")
+            if isinstance(agents, list):
+                agents = tuple(agents)
+            lesions.append(Lesion(c["name"], c.get("gains", {}), c.get("onset", "developmental"),
+                                  agents))
+        kw["conditions"] = tuple(lesions)
+        agent = kw.get("agent", {})
+        if isinstance(agent, dict):
+            a_fields = {f.name for f in dataclasses.fields(AgentConfig)}
+            for key in agent:
+                if key not in a_fields:
+                    raise SpecError(f"spec.agent.{key}: unknown field.{_hint(key, a_fields)}")
+            agent = {k: tuple(v) if isinstance(v, list) else v for k, v in agent.items()}
+            agent.pop("total_steps", None)  # taken from the spec
+            kw["agent"] = AgentConfig(**agent)
+        elif not isinstance(agent, AgentConfig):
+            raise SpecError(f"spec.agent must be a table of agent fields, got {agent!r}")
+        return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (for the manifest)."""
