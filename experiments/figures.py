@@ -38,18 +38,21 @@ def _binned(df, metric: str, max_bins: int = MAX_BINS):
     return sub.groupby(["condition", "seed", "step"], as_index=False)["value"].mean()
 
 
+SUMMARY_MEASURES = {
+    "survival during training": "charts/survival",
+    "return during training": "charts/episode_return",
+    "final survival (eval)": "eval/survival",
+    "final return (eval)": "eval/episode_return",
+    "final |energy - set-point| (eval)": "eval/homeostatic_deviation",
+}
+
+
 def summarize(df):
     """Per-condition summary rows (mean and 95% bootstrap CI over seeds)."""
     import pandas as pd
 
     rows = []
-    measures = {
-        "survival during training": "charts/survival",
-        "return during training": "charts/episode_return",
-        "final survival (eval)": "eval/survival",
-        "final return (eval)": "eval/episode_return",
-        "final |energy - set-point| (eval)": "eval/homeostatic_deviation",
-    }
+    measures = SUMMARY_MEASURES
     conditions = list(dict.fromkeys(df["condition"]))
     for label, metric in measures.items():
         sub = df[df["metric"] == metric]
@@ -152,4 +155,16 @@ def draw(results_dir: str | Path) -> list[Path]:
     plt.close(fig)
     summary = summarize(df)
     summary.to_csv(results_dir / "summary.csv", index=False)
-    return paths + [results_dir / "summary.csv"]
+    statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)
+    return paths + [results_dir / "summary.csv", results_dir / "statistics.csv"]
+
+
+def statistics_table(df):
+    """:func:`experiments.report.statistics` of the summary measures, each run's value
+    being its mean over training (``charts/*``) or its evaluation (``eval/*``)."""
+    from experiments.report import statistics
+
+    measures = [(m, label) for label, m in SUMMARY_MEASURES.items()]
+    sub = df[df["metric"].isin(SUMMARY_MEASURES.values())]
+    per_run = sub.groupby(["condition", "seed", "metric"], sort=False)["value"].mean()
+    return statistics(per_run.reset_index(), measures)

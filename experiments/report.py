@@ -3,7 +3,8 @@
 ``statistics(df, measures)`` compares every condition with ``intact`` on every listed
 test-phase measure of a tidy ``results.csv``: mean with a 95% bootstrap CI over seeds,
 and for each lesion the difference and the ratio of means (bootstrap CIs, resampling
-each group) and Hedges' g (bootstrap CI). ``format_claims`` prints a claims table.
+each group), Hedges' g (bootstrap CI) and a two-sided permutation test of the
+difference of means (``p_perm``). ``format_claims`` prints a claims table.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from experiments.stats import (
     bootstrap_two_sample,
     diff_of_means,
     hedges_g_ci,
+    permutation_test,
     ratio_of_means,
 )
 
@@ -47,6 +49,7 @@ def statistics(df, measures):
                     diff=d[0], diff_low=d[1], diff_high=d[2],
                     ratio=r[0], ratio_low=r[1], ratio_high=r[2],
                     hedges_g=g[0], g_low=g[1], g_high=g[2],
+                    p_perm=permutation_test(x, base),
                 )
             rows.append(row)
     return pd.DataFrame(rows)

@@ -92,3 +92,53 @@ def hedges_g_ci(a, b, n_boot: int = 2_000, level: float = 0.95, seed: int = 0):
     est = hedges_g(a, b)
     _, low, high = bootstrap_two_sample(a, b, g, n_boot=n_boot, level=level, seed=seed)
     return est, low, high
+
+
+def permutation_test(
+    a, b, stat=diff_of_means, n_perm: int = 10_000, seed: int = 0, alternative: str = "two-sided"
+) -> float:
+    """Permutation p-value of ``stat(a, b)`` (default: difference of means) against the
+    null that the labels are exchangeable (NaNs dropped).
+
+    Enumerates every relabelling when there are at most ``n_perm`` of them (an exact
+    test, p = share of relabellings at least as extreme); otherwise draws ``n_perm``
+    random ones and returns ``(k + 1) / (n_perm + 1)`` (Phipson & Smyth 2010).
+    ``alternative``: ``"two-sided"`` (|stat| at least as large), ``"greater"`` or
+    ``"less"``. ``stat`` takes two arrays ``(n, len)`` and returns ``(n,)``.
+    """
+    from itertools import combinations
+    from math import comb
+
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less', got "
+                         f"{alternative!r}")
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    pooled = np.concatenate([a, b])
+    n, na = pooled.size, a.size
+    observed = float(np.asarray(stat(a[None], b[None]))[0])
+    exact = comb(n, na) <= n_perm
+    if exact:
+        idx = np.array(list(combinations(range(n), na)))
+        mask = np.zeros((len(idx), n), bool)
+        mask[np.arange(len(idx))[:, None], idx] = True
+    else:
+        rng = np.random.default_rng(seed)
+        order = np.argsort(rng.random((n_perm, n)), axis=1)
+        mask = np.zeros((n_perm, n), bool)
+        np.put_along_axis(mask, order[:, :na], True, axis=1)
+    ra = pooled[np.argwhere(mask)[:, 1]].reshape(len(mask), na)
+    rb = pooled[np.argwhere(~mask)[:, 1]].reshape(len(mask), n - na)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        null = np.asarray(stat(ra, rb), float)
+    tol = 1e-12 * max(1.0, abs(observed))  # ties of floating-point sums count as ties
+    if alternative == "two-sided":
+        k = int(np.sum(np.abs(null) >= abs(observed) - tol))
+    elif alternative == "greater":
+        k = int(np.sum(null >= observed - tol))
+    else:
+        k = int(np.sum(null <= observed + tol))
+    return k / len(null) if exact else (k + 1) / (n_perm + 1)

@@ -172,3 +172,41 @@ def test_bootstrap_ci():
     assert np.isnan(bootstrap_ci([])[0])
     d, lo, hi = bootstrap_diff_ci(np.full(10, 3.0) + np.arange(10) * 0.01, np.full(10, 1.0))
     assert lo > 0 and abs(d - 2.045) < 1e-9
+
+
+def test_hedges_g_and_permutation_test_by_hand():
+    from experiments.stats import hedges_g, permutation_test
+
+    # means 2 and 3, pooled SD 1, correction 1 - 3 / (4 * 6 - 9) = 0.8
+    assert hedges_g([1.0, 2.0, 3.0], [2.0, 3.0, 4.0]) == pytest.approx(-0.8)
+    # all 6 relabellings of {1,2 | 3,4}: differences -2, -1, 0, 0, 1, 2
+    assert permutation_test([1.0, 2.0], [3.0, 4.0]) == pytest.approx(2 / 6)
+    assert permutation_test([1.0, 2.0], [3.0, 4.0], alternative="less") == pytest.approx(1 / 6)
+    assert permutation_test([1.0, 2.0], [3.0, 4.0], alternative="greater") == 1.0
+    rng = np.random.default_rng(0)  # sampled (not exact): a clear effect, and none
+    assert permutation_test(rng.normal(1, 1, 40), rng.normal(0, 1, 40)) < 0.01
+    assert permutation_test(rng.normal(0, 1, 40), rng.normal(0, 1, 40)) > 0.05
+    with pytest.raises(ValueError, match="alternative"):
+        permutation_test([1.0], [2.0], alternative="bigger")
+
+
+def test_statistics_table_of_a_ppo_experiment(tiny_results):
+    stats = pd.read_csv(tiny_results / "statistics.csv")
+    row = stats[(stats["metric"] == "eval/survival") & (stats["condition"] == "hunger-lesion")]
+    assert len(row) == 1
+    for col in ("diff", "diff_low", "diff_high", "hedges_g", "g_low", "g_high", "p_perm"):
+        assert col in stats.columns
+    assert 0 < float(row["p_perm"].iloc[0]) <= 1
+
+
+def test_permutation_test_matches_scipy_exact():
+    from scipy import stats as sps
+
+    from experiments.stats import permutation_test
+
+    a, b = np.array([0.5, 1.7, 2.2, 3.1, 2.6]), np.array([1.1, 0.2, 0.9, 1.4])
+    for alt in ("greater", "less"):  # (scipy's two-sided p doubles the smaller tail)
+        ref = sps.permutation_test((a, b), lambda x, y: np.mean(x) - np.mean(y),
+                                   permutation_type="independent", n_resamples=np.inf,
+                                   alternative=alt)
+        assert permutation_test(a, b, alternative=alt) == pytest.approx(ref.pvalue)
