@@ -2,6 +2,7 @@
 
 affectlab run foraging [--quick] [--out DIR] [--seeds N] [--steps N] [--workers N] [--fresh]
 affectlab run my_spec.toml [--out DIR]
+affectlab reproduce [--quick] [--readme README.md]
 affectlab figures DIR
 affectlab bench [--quick] [--json FILE]
 affectlab list
@@ -39,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--world", default="Foraging-v0")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--json", type=Path, default=None, help="write records to FILE")
+
+    rep = sub.add_parser("reproduce", help="run the catalogue and check every claim")
+    rep.add_argument("--quick", action="store_true", help="the quick specs (minutes)")
+    rep.add_argument("--out", type=Path, default=Path("results/reproduce"))
+    rep.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
+    rep.add_argument("--readme", type=Path, default=None,
+                     help="replace the results section of this README")
+    rep.add_argument("--only", default=None, help="comma-separated experiments")
+    rep.add_argument("--fresh", action="store_true", help="rerun finished experiments")
+    rep.add_argument("--workers", type=int, default=None)
 
     sub.add_parser("list", help="worlds, affect channels and experiments")
     return p
@@ -166,12 +177,28 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from experiments.reproduce import CLAIMS_FILE, ClaimsError, reproduce
+    from experiments.runner import RunnerError
+
+    try:
+        return reproduce(args.out, quick=args.quick, claims_file=args.claims or CLAIMS_FILE,
+                         readme=args.readme,
+                         only=args.only.split(",") if args.only else None,
+                         fresh=args.fresh, workers=args.workers)
+    except ClaimsError as e:
+        return _error(e.args[0])
+    except RunnerError as e:
+        return _error(str(e), code=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import affect  # noqa: F401  (registers channels)
     import worlds  # noqa: F401  (registers worlds)
 
-    handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list}
+    handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
+               "reproduce": cmd_reproduce}
     return handler[args.command](args)
 
 
