@@ -544,7 +544,10 @@ def rollout_metrics(traj: Transition, setpoint: float) -> dict[str, jnp.ndarray]
     return {
         "charts/episode_return": mean_done(traj.finished_return),
         "charts/episode_length": mean_done(traj.finished_length.astype(jnp.float32)),
-        "charts/survival": mean_done((traj.done & ~traj.terminated).astype(jnp.float32)),
+        # survived: not terminated, or terminated alive and not starving (a goal reached)
+        "charts/survival": mean_done(
+            (traj.done & (~traj.terminated | (traj.valid & ~traj.starved))).astype(jnp.float32)
+        ),
         "affect/homeostatic_deviation": (jnp.abs(traj.energy - setpoint) * alive).sum()
         / jnp.maximum(alive.sum(), 1),
         "affect/felt_reward": traj.felt_reward.mean(),
@@ -699,7 +702,7 @@ def make_evaluate(static: Static, world_params, affect_params):
             )
             ret = ret + active * reward
             length = length + active
-            starved = starved | (active & term)
+            starved = starved | (active & term & sig.starved)
             dev = dev + active * jnp.abs(sig.energy - setpoint) * ~sig.starved
             active = active & ~jnp.repeat(info["done"], n_agents)
             if n_agents > 1:  # an agent's episode ends when it dies

@@ -113,6 +113,8 @@ def draw(results_dir: str | Path) -> list[Path]:
         from experiments import gambling_report as report
     elif "social/food_stock" in metrics:  # a Commons-v0 (social) experiment
         from experiments import social_report as report
+    elif "detour/loop_rate" in metrics:  # a Detour-v0 (loops) experiment
+        from experiments import loops_report as report
     if report is not None:
         report.draw(results_dir)
         names = ("figure.png", "figure.pdf", "statistics.csv", "claims.csv")

@@ -61,3 +61,26 @@ def format_claims(claims) -> str:
     for c in claims:
         lines.append(f"  [{'PASS' if c['passed'] else 'FAIL'}] {c['claim']}: {c['measured']}")
     return "\n".join(lines)
+
+
+def late_means(df, prefix: str, fraction: float = 0.25):
+    """Per-run means of every curve whose metric starts with ``prefix`` over the last
+    ``fraction`` of training steps, as tidy rows ``late/<metric>`` (condition, seed,
+    metric, value), in the conditions' order."""
+    curves = df[df["metric"].str.startswith(prefix)].dropna(subset=["value"])
+    last = curves["step"].max()
+    cut = last - fraction * (last - curves["step"].min())
+    late = curves[curves["step"] >= cut]
+    table = late.groupby(["condition", "seed", "metric"], sort=False)["value"].mean()
+    table = table.reset_index()
+    table["metric"] = "late/" + table["metric"]
+    return _in_condition_order(table[["condition", "seed", "metric", "value"]], df)
+
+
+def _in_condition_order(table, df):
+    import pandas as pd
+
+    order = list(dict.fromkeys(df["condition"]))
+    cat = pd.Categorical(table["condition"], order, ordered=True)
+    out = table.assign(_c=cat).sort_values(["_c", "seed", "metric"], kind="stable")
+    return out.drop(columns="_c").reset_index(drop=True)

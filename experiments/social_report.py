@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.report import format_claims, statistics, values
+from experiments.report import _in_condition_order, format_claims, late_means, statistics, values
 from experiments.stats import bootstrap_ci, bootstrap_two_sample, diff_of_means
 
 __all__ = ["MEASURES", "check_claims", "draw", "format_claims", "late_table"]
@@ -39,22 +39,14 @@ MIXED = "one-lesioned"
 def late_table(df, fraction: float = 0.25):
     """Per-run means of every ``social/*`` curve over the last ``fraction`` of steps, as
     tidy rows ``late/<metric>`` (plus ``late/social/standing_gap``)."""
+    out = late_means(df, "social/", fraction)
+    wide = out.pivot_table(index=["condition", "seed"], columns="metric", values="value")
+    gap = (wide["late/social/standing_agent0"] - wide["late/social/standing_others"]).rename(
+        "value").reset_index().assign(metric="late/social/standing_gap")
     import pandas as pd
 
-    curves = df[df["metric"].str.startswith("social/")].dropna(subset=["value"])
-    last = curves["step"].max()
-    cut = last - fraction * (last - curves["step"].min())
-    late = curves[curves["step"] >= cut]
-    table = late.groupby(["condition", "seed", "metric"], sort=False)["value"].mean()
-    table = table.reset_index()
-    wide = table.pivot_table(index=["condition", "seed"], columns="metric", values="value")
-    wide["social/standing_gap"] = wide["social/standing_agent0"] - wide["social/standing_others"]
-    out = wide.reset_index().melt(id_vars=["condition", "seed"], var_name="metric")
-    out["metric"] = "late/" + out["metric"]
-    order = list(dict.fromkeys(df["condition"]))
-    out["condition"] = pd.Categorical(out["condition"], order, ordered=True)
-    out = out.sort_values(["condition", "seed"])
-    return out.assign(condition=out["condition"].astype(str))
+    out = pd.concat([out, gap[out.columns]], ignore_index=True)
+    return _in_condition_order(out, df)
 
 
 def check_claims(late):

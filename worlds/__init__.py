@@ -7,6 +7,7 @@ registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
 from worlds.base import World
 from worlds.choice import Choice, ChoiceParams, ChoiceState
 from worlds.commons import Commons, CommonsParams, CommonsState
+from worlds.detour import Detour, DetourParams, DetourState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
 from worlds.gymnasium_world import GymnasiumWorld, GymStep, from_gymnasium
 from worlds.iowa import IowaGambling, IowaParams, IowaState
@@ -23,6 +24,8 @@ register(
 register("Choice-v0", Choice, doc="repeated choice among k items; equal/unequal trials; deadline")
 register("Commons-v0", Commons, doc="shared regrowing food; share, take, standing; N agents")
 register("IowaGambling-v0", IowaGambling, doc="four-deck Iowa Gambling Task, Bechara 1994 schedule")
+register("Detour-v0", Detour,
+         doc="goal behind a wall; deceptive gradient; levers that undo each other")
 
 from worlds import gym_face as _gym_face  # noqa: E402  (registers gymnasium ids)
 
@@ -36,6 +39,9 @@ __all__ = [
     "Commons",
     "CommonsParams",
     "CommonsState",
+    "Detour",
+    "DetourParams",
+    "DetourState",
     "Foraging",
     "ForagingParams",
     "ForagingState",

@@ -60,7 +60,8 @@ class AffectlabGymEnv(gymnasium.Env):
         self.params = default_params if params is None else params
         self.render_mode = render_mode
         high = max(1.0, float(getattr(self.params, "max_energy", 1.0)))
-        self.observation_space = spaces.Box(0.0, high, world.obs_shape, np.float32)
+        low = float(getattr(world, "obs_low", 0.0))  # a world with signed features says so
+        self.observation_space = spaces.Box(low, high, world.obs_shape, np.float32)
         if world.timed:  # (option or num_actions for no response, ticks)
             max_ticks = int(getattr(self.params, "deadline", 0)) + 1
             self.action_space = spaces.MultiDiscrete([world.num_actions + 1, max_ticks + 1])
