@@ -107,8 +107,9 @@ class AffectlabGymEnv(gymnasium.Env):
 
 
 def _py(value):
-    v = np.asarray(value)[0]
-    return v.tolist()
+    """An info entry for the single agent (per-agent arrays) or the world (scalars)."""
+    v = np.asarray(value)
+    return (v[0] if v.ndim else v).tolist()
 
 
 def _signals_py(signals) -> dict[str, float | bool]:
