@@ -205,7 +205,7 @@ class Detour(World):
         caught = jnp.maximum(state.caught, run)
         looped = state.looped | (run >= params.loop_steps)
         energy = jnp.clip(state.energy - params.metabolic_cost, 0.0, 1.0)
-        starved = (energy <= 0.0) & ~reached
+        starved = (energy <= 0.0) & ~reached  # (1,)
         reward = (
             params.gradient_scale * (dist(old) - dist(pos))
             + params.lever_reward * fixes
@@ -218,7 +218,7 @@ class Detour(World):
                           recent=history, run=run.astype(jnp.int32),
                           caught=caught.astype(jnp.int32), looped=looped, t=t,
                           signals=signals)
-        terminated = (reached | starved)[None]
+        terminated = reached | starved  # (1,)
         truncated = (t >= params.time_limit)[None]
         info = {"success": reached, "looped": looped, "caught": caught,
                 "escaped": looped & reached}
