@@ -66,7 +66,11 @@ def cmd_run(args) -> int:
     from experiments.catalogue import EXPERIMENTS
     from experiments.runner import RunnerError, check_out_dir, run_experiment, spec_summary
     from experiments.spec import SpecError, load_spec
+    from experiments.suites import all_suites
 
+    suites = all_suites()
+    if args.experiment in suites:
+        return _run_suite(args, suites[args.experiment](args.quick))
     if args.experiment.endswith((".json", ".toml")):
         try:
             spec = load_spec(args.experiment)
@@ -76,10 +80,11 @@ def cmd_run(args) -> int:
             return _error("--quick applies to catalogued experiments; a spec file says its "
                           "own size (use --seeds/--steps to change it)")
     elif args.experiment not in EXPERIMENTS:
-        close = difflib.get_close_matches(args.experiment, list(EXPERIMENTS), n=3, cutoff=0.4)
+        known = list(EXPERIMENTS) + list(suites)
+        close = difflib.get_close_matches(args.experiment, known, n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         return _error(
-            f"unknown experiment {args.experiment!r}.{hint} Known: {', '.join(EXPERIMENTS)}"
+            f"unknown experiment {args.experiment!r}.{hint} Known: {', '.join(known)}"
         )
     else:
         spec = EXPERIMENTS[args.experiment](args.quick)
@@ -109,19 +114,51 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _run_suite(args, suite) -> int:
+    from experiments.runner import RunnerError, check_out_dir
+    from experiments.spec import SpecError
+    from experiments.suites import run_suite
+
+    overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
+                                   ("timeout_s", args.timeout)) if v is not None}
+    suite = suite.replace_all(**overrides)
+    out = args.out if args.out is not None else Path("results") / suite.name
+    try:
+        suite.validate()
+        check_out_dir(out)
+    except (SpecError, ValueError) as e:
+        return _error(e.args[0])
+    print(f"{suite.name}: {len(suite.members)} members: "
+          f"{', '.join(label for label, _ in suite.members)}", file=sys.stderr)
+    try:
+        out = run_suite(suite, out, workers=args.workers, fresh=args.fresh)
+    except RunnerError as e:
+        return _error(str(e), code=1)
+    _print_outputs(out)
+    return 0
+
+
 def _print_outputs(out: Path) -> None:
     print(f"\nresults written to {out}/")
     names = ["results.csv", "manifest.json", "figure.png", "figure.pdf", "summary.csv"]
-    for name in names + ["statistics.csv", "claims.csv"]:
+    for name in names + ["statistics.csv", "claims.csv", "dissociations.txt", "retention.csv"]:
         if (out / name).exists():
             print(f"  {out / name}")
+    for text in ("dissociations.txt",):
+        if (out / text).exists():
+            print("\n" + (out / text).read_text().rstrip())
     claims = out / "claims.csv"
     if claims.exists():
         import pandas as pd
 
         from experiments.report import format_claims
 
-        print("\n" + format_claims(pd.read_csv(claims).to_dict("records")))
+        try:
+            records = pd.read_csv(claims).to_dict("records")
+        except pd.errors.EmptyDataError:  # a suite whose findings are not claims
+            records = []
+        if records:
+            print("\n" + format_claims(records))
     summary = out / "summary.csv"
     if summary.exists():
         import pandas as pd
@@ -174,6 +211,10 @@ def cmd_list(args) -> int:
     print("experiments:")
     for k, v in EXPERIMENTS.items():
         print(f"  {k:<24} {(v.__doc__ or '').strip().splitlines()[0]}")
+    from experiments.suites import all_suites
+
+    for k, v in all_suites().items():
+        print(f"  {k:<24} {(v.__doc__ or '').strip().splitlines()[0]} (suite)")
     return 0
 
 

@@ -60,7 +60,9 @@ class Claim:
 def load_claims(path: str | Path = CLAIMS_FILE) -> list[Claim]:
     """The claims of a claims file, checked field by field."""
     from experiments.catalogue import EXPERIMENTS
+    from experiments.suites import all_suites
 
+    known_experiments = list(EXPERIMENTS) + list(all_suites())
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
@@ -80,9 +82,9 @@ def load_claims(path: str | Path = CLAIMS_FILE) -> list[Claim]:
             raise ClaimsError(f"{where}: unknown field(s) {sorted(set(c) - fields)}")
         if required - set(c):
             raise ClaimsError(f"{where}: missing field(s) {sorted(required - set(c))}")
-        if c["experiment"] not in EXPERIMENTS:
+        if c["experiment"] not in known_experiments:
             raise ClaimsError(f"{where}: unknown experiment {c['experiment']!r}; "
-                              f"known: {', '.join(EXPERIMENTS)}")
+                              f"known: {', '.join(known_experiments)}")
         if c["stat"] not in STATS:
             raise ClaimsError(f"{where}: stat must be one of {STATS}, got {c['stat']!r}")
         if c["expect"] not in OPS:
@@ -210,11 +212,13 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
               fresh: bool = False, workers: int | None = None) -> int:
     from experiments.catalogue import EXPERIMENTS
     from experiments.runner import run_experiment
+    from experiments.suites import all_suites, run_suite
 
+    suites = all_suites()
     claims = load_claims(claims_file)
     names = list(dict.fromkeys(c.experiment for c in claims))
     if only:
-        unknown = [n for n in only if n not in EXPERIMENTS]
+        unknown = [n for n in only if n not in EXPERIMENTS and n not in suites]
         if unknown:
             raise ClaimsError(f"--only: unknown experiment(s) {unknown}")
         names = [n for n in names if n in only]
@@ -223,11 +227,21 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     dirs, runs = {}, []
     t_all = time.perf_counter()
     for name in names:
+        t0 = time.perf_counter()
+        if name in suites:
+            suite = suites[name](quick).validate()
+            d = out / suite.name
+            dirs[name] = d
+            print(f"[reproduce] {suite.name} ({names.index(name) + 1}/{len(names)})",
+                  file=sys.stderr, flush=True)
+            run_suite(suite, d, workers=workers, fresh=fresh)
+            runs.append({"name": suite.name, "dir": str(d), "reused": False,
+                         "seconds": time.perf_counter() - t0})
+            continue
         spec = EXPERIMENTS[name](quick).validate()
         d = out / spec.name
         dirs[name] = d
         reused = not fresh and _finished(d, spec)
-        t0 = time.perf_counter()
         if reused:
             print(f"[reproduce] {spec.name}: finished run found in {d}, not rerun",
                   file=sys.stderr)

@@ -32,7 +32,8 @@ def bootstrap_diff_ci(
 
 
 def hedges_g(a, b) -> float:
-    """Hedges' g of ``mean(a) - mean(b)`` (pooled SD, small-sample corrected)."""
+    """Hedges' g of ``mean(a) - mean(b)`` (pooled SD, small-sample corrected); 0 for two
+    identical constant samples, +-inf for two different constant ones."""
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
@@ -40,9 +41,9 @@ def hedges_g(a, b) -> float:
     if na < 2 or nb < 2:
         return float("nan")
     sp = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
-    if sp == 0:
+    if sp == 0:  # both samples constant: no effect, or an infinite one
         d = a.mean() - b.mean()
-        return float("nan") if d == 0 else float(np.sign(d) * np.inf)
+        return 0.0 if d == 0 else float(np.sign(d) * np.inf)
     j = 1 - 3 / (4 * (na + nb) - 9)
     return float(j * (a.mean() - b.mean()) / sp)
 

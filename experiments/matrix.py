@@ -1,0 +1,212 @@
+"""The ``lesion-matrix`` suite: every channel x every task, graded gains, two onsets.
+
+Each task is one spec (its world, its trainer) whose conditions are intact plus, for
+every channel, gains 0, 0.25, 0.5 and 0.75 (gain 1 is intact) with developmental and
+acquired onset; conditions are named ``<channel>@<gain>`` (``-acquired`` appended). The
+quick version keeps the whole grid for the online tasks (paralysis, gambling: cheap) and
+gains 0 and 0.5 (plus 0 acquired) for the trained ones (foraging, loops), and leaves the
+social task to the full version.
+
+Each task has one headline measure per onset and a direction (which way is better);
+the report computes, for every condition, the difference, Hedges' g (95% CIs) and a
+permutation p against intact, and a *harm* g oriented so that > 0 means the lesion made
+the task worse. A channel is **needed** for a task when its full developmental lesion
+(gain 0) does harm with the 95% CI of g above 0. ``dissociations.txt`` lists what is
+needed where and every double dissociation (channel a needed for task x but not y,
+channel b for y but not x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from affect.lesion import Lesion
+from experiments.suites import Suite, per_run, register_suite
+
+GAINS = (0.0, 0.25, 0.5, 0.75)
+
+
+@dataclass(frozen=True)
+class Headline:
+    metric: str
+    how: str  # per_run: "value" | "mean" | "late"
+    higher_is_better: bool
+
+
+# task -> (catalogue experiment, {onset: headline})
+TASKS = {
+    "foraging": ("foraging", {"developmental": Headline("charts/survival", "mean", True),
+                              "acquired": Headline("eval/survival", "value", True)}),
+    "paralysis": ("paralysis", {"developmental": Headline("test/ticks_equal", "value", False),
+                                "acquired": Headline("test/ticks_equal", "value", False)}),
+    "gambling": ("gambling", {"developmental": Headline("test/net_score_late", "value", True),
+                              "acquired": Headline("test/net_score_late", "value", True)}),
+    "loops": ("loops", {"developmental": Headline("detour/loop_rate", "late", False),
+                        "acquired": Headline("eval/episode_return", "value", True)}),
+    "social": ("social", {"developmental": Headline("social/total_energy", "late", True),
+                          "acquired": Headline("eval/episode_return", "value", True)}),
+}
+
+
+def condition_name(channel: str, gain: float, onset: str) -> str:
+    return f"{channel}@{gain:g}" + ("-acquired" if onset == "acquired" else "")
+
+
+def graded_lesions(channels, gains=GAINS, acquired_gains=GAINS) -> tuple[Lesion, ...]:
+    out = [Lesion("intact")]
+    for c in channels:
+        out += [Lesion(condition_name(c, g, "developmental"), {c: g}) for g in gains]
+        out += [Lesion(condition_name(c, g, "acquired"), {c: g}, onset="acquired")
+                for g in acquired_gains]
+    return tuple(out)
+
+
+@register_suite("lesion-matrix")
+def lesion_matrix(quick: bool = False) -> Suite:
+    """Which channel is needed for which task (dissociations), and how much of it?"""
+    import dataclasses
+
+    from affect.ppo import AgentConfig
+    from experiments.catalogue import EXPERIMENTS
+
+    channels = AgentConfig().affect_channels
+    members = []
+    for task, (exp, _) in TASKS.items():
+        if quick and task == "social":
+            continue
+        base = EXPERIMENTS[exp](quick)
+        cheap = base.trainer == "online"
+        if quick and not cheap:
+            conds = graded_lesions(channels, gains=(0.0, 0.5), acquired_gains=(0.0,))
+            seeds, steps = 4, {"foraging": 400_000, "loops": 300_000}[task]
+        else:
+            conds = graded_lesions(channels)
+            seeds, steps = (16 if quick else base.seeds), base.total_steps
+            if quick and task == "gambling":
+                seeds = 50
+        spec = dataclasses.replace(base, name=f"matrix-{task}" + ("-quick" if quick else ""),
+                                   conditions=conds, seeds=seeds, total_steps=steps)
+        members.append((task, spec))
+    return Suite("lesion-matrix-quick" if quick else "lesion-matrix", tuple(members), report)
+
+
+def parse_condition(name: str):
+    """``"hunger@0.25-acquired"`` -> ``("hunger", 0.25, "acquired")``; intact -> None."""
+    if name == "intact":
+        return None
+    onset = "acquired" if name.endswith("-acquired") else "developmental"
+    channel, gain = name.removesuffix("-acquired").split("@")
+    return channel, float(gain), onset
+
+
+def effects_table(dirs: dict[str, Path]):
+    """One row per task x lesion condition: the headline measure against intact."""
+    import pandas as pd
+
+    from experiments.report import statistics
+
+    rows = []
+    for task, d in dirs.items():
+        df = pd.read_csv(Path(d) / "results.csv")
+        for onset, h in TASKS[task][1].items():
+            table = per_run(df, h.metric, h.how)
+            keep = [c for c in table["condition"].unique()
+                    if c == "intact" or (parse_condition(c) or (0, 0, ""))[2] == onset]
+            stats = statistics(table[table["condition"].isin(keep)], [(h.metric, h.metric)])
+            for _, r in stats.iterrows():
+                parsed = parse_condition(r["condition"])
+                if parsed is None:
+                    continue
+                sign = 1.0 if h.higher_is_better else -1.0
+                harm = (-sign * r["hedges_g"], -sign * (r["g_high"] if sign > 0 else r["g_low"]),
+                        -sign * (r["g_low"] if sign > 0 else r["g_high"]))
+                rows.append({
+                    "task": task, "channel": parsed[0], "gain": parsed[1], "onset": onset,
+                    "metric": f"{task}:{h.metric}", "condition": r["condition"], "n": r["n"],
+                    "mean": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                    "diff": r["diff"], "diff_low": r["diff_low"], "diff_high": r["diff_high"],
+                    "ratio": r["ratio"], "ratio_low": r["ratio_low"],
+                    "ratio_high": r["ratio_high"], "hedges_g": r["hedges_g"],
+                    "g_low": r["g_low"], "g_high": r["g_high"], "p_perm": r["p_perm"],
+                    "harm_g": harm[0], "harm_low": harm[1], "harm_high": harm[2],
+                    "higher_is_better": h.higher_is_better,
+                })
+    out = pd.DataFrame(rows)
+    full = (out["gain"] == 0.0) & (out["onset"] == "developmental")
+    out["needed"] = full & (out["harm_low"] > 0)
+    return out
+
+
+def dissociations(effects) -> list[str]:
+    full = effects[(effects["gain"] == 0.0) & (effects["onset"] == "developmental")]
+    needed = {(r.channel, r.task): bool(r.needed) for r in full.itertuples()}
+    tasks = list(dict.fromkeys(full["task"]))
+    channels = list(dict.fromkeys(full["channel"]))
+    lines = ["needed (full developmental lesion harms the task, 95% CI of Hedges' g > 0):"]
+    for c in channels:
+        where = [t for t in tasks if needed.get((c, t))]
+        lines.append(f"  {c}: {', '.join(where) if where else 'no task'}")
+    lines.append("double dissociations (a needed for x but not y; b needed for y but not x):")
+    found = 0
+    for i, a in enumerate(channels):
+        for b in channels[i + 1:]:
+            for x in tasks:
+                for y in tasks:
+                    if (x != y and needed.get((a, x)) and not needed.get((a, y))
+                            and needed.get((b, y)) and not needed.get((b, x))):
+                        lines.append(f"  {a} ({x}) / {b} ({y})")
+                        found += 1
+    if not found:
+        lines.append("  none")
+    return lines
+
+
+def report(out: Path, dirs: dict[str, Path]) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    effects = effects_table(dirs)
+    effects.to_csv(out / "statistics.csv", index=False)
+    lines = dissociations(effects)
+    (out / "dissociations.txt").write_text("\n".join(lines) + "\n")
+
+    sns.set_theme(style="white", context="paper", font_scale=1.0)
+    tasks = list(dict.fromkeys(effects["task"]))
+    fig, axes = plt.subplots(1, 2 + len(tasks), figsize=(4.2 * (2 + len(tasks)), 3.8),
+                             constrained_layout=True)
+    for ax, onset in zip(axes[:2], ("developmental", "acquired"), strict=True):
+        sub = effects[(effects["gain"] == 0.0) & (effects["onset"] == onset)]
+        grid = sub.pivot(index="channel", columns="task", values="harm_g").reindex(
+            columns=tasks)
+        lim = float(np.nanmax(np.abs(grid.to_numpy()))) if grid.size else 1.0
+        lim = lim if np.isfinite(lim) and lim > 0 else 1.0
+        sns.heatmap(grid, annot=True, fmt=".2f", cmap="RdBu_r", vmin=-lim, vmax=lim, ax=ax,
+                    cbar_kws={"label": "harm (Hedges' g)"})
+        ax.set(title=f"Full lesion, {onset}: harm to the task", xlabel="", ylabel="")
+    for ax, task in zip(axes[2:], tasks, strict=True):
+        sub = effects[(effects["task"] == task) & (effects["onset"] == "developmental")]
+        sub = sub.sort_values("gain")
+        for channel, s in sub.groupby("channel", sort=False):
+            x = np.r_[s["gain"].to_numpy(), 1.0]
+            y = np.r_[s["harm_g"].to_numpy(), 0.0]
+            lo = np.r_[s["harm_low"].to_numpy(), 0.0]
+            hi = np.r_[s["harm_high"].to_numpy(), 0.0]
+            ax.plot(x, y, marker="o", label=channel)
+            ax.fill_between(x, lo, hi, alpha=0.15)
+        ax.axhline(0, color="k", lw=0.6)
+        metric = sub["metric"].iloc[0].split(":", 1)[1] if len(sub) else ""
+        ax.set(title=f"{task}: dose-response ({metric})", xlabel="channel gain (1 = intact)",
+               ylabel="harm (Hedges' g, 95% CI)")
+        ax.legend(fontsize=7)
+    fig.suptitle("Lesion matrix: every channel x every task (harm > 0: the lesion made the "
+                 "task worse)", fontsize=10)
+    for ext in ("png", "pdf"):
+        fig.savefig(out / f"figure.{ext}", dpi=150)
+    plt.close(fig)
+    return []  # findings, not claims: dissociations.txt; claims.toml checks them

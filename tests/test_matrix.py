@@ -1,0 +1,62 @@
+"""The lesion matrix: harm is oriented per task, needed channels and double dissociations
+are found, the catalogued suites are valid."""
+
+import numpy as np
+import pandas as pd
+
+from experiments.matrix import condition_name, dissociations, effects_table, parse_condition
+from experiments.suites import all_suites, per_run
+
+
+def _write(d, metric, values_by_condition):
+    d.mkdir()
+    rows = []
+    for cond, vals in values_by_condition.items():
+        for seed, v in enumerate(vals):
+            rows.append({"condition": cond, "seed": seed, "step": 100, "metric": metric,
+                         "value": v})
+    pd.DataFrame(rows).to_csv(d / "results.csv", index=False)
+    return d
+
+
+def test_needed_channels_and_a_double_dissociation(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = lambda: rng.normal(0, 0.1, 12)  # noqa: E731
+    # paralysis: lower ticks are better; frustration lesion slows, hunger does nothing
+    par = _write(tmp_path / "paralysis", "test/ticks_equal", {
+        "intact": 10 + noise(), "frustration@0": 30 + noise(), "hunger@0": 10 + noise()})
+    # gambling: higher is better; hunger lesion hurts, frustration does nothing
+    gam = _write(tmp_path / "gambling", "test/net_score_late", {
+        "intact": 20 + noise(), "frustration@0": 20 + noise(), "hunger@0": 5 + noise()})
+    eff = effects_table({"paralysis": par, "gambling": gam})
+    get = lambda t, c: eff[(eff.task == t) & (eff.condition == c)].iloc[0]  # noqa: E731
+    assert get("paralysis", "frustration@0")["harm_g"] > 0  # slower = worse
+    assert get("gambling", "hunger@0")["harm_g"] > 0  # lower score = worse
+    assert bool(get("paralysis", "frustration@0")["needed"])
+    assert not bool(get("paralysis", "hunger@0")["needed"])
+    lines = dissociations(eff)
+    assert "  frustration: paralysis" in lines and "  hunger: gambling" in lines
+    assert "  hunger (gambling) / frustration (paralysis)" in lines or \
+        "  frustration (paralysis) / hunger (gambling)" in lines
+
+
+def test_condition_names_round_trip():
+    for c, g, o in [("hunger", 0.25, "acquired"), ("social", 0.0, "developmental")]:
+        assert parse_condition(condition_name(c, g, o)) == (c, g, o)
+    assert parse_condition("intact") is None
+
+
+def test_per_run_late_and_mean():
+    df = pd.DataFrame({"condition": ["a"] * 4, "seed": [0] * 4, "step": [1, 2, 3, 4],
+                       "metric": ["m"] * 4, "value": [0.0, 0.0, 0.0, 4.0]})
+    assert per_run(df, "m", "mean")["value"].iloc[0] == 1.0
+    assert per_run(df, "m", "late")["value"].iloc[0] == 4.0  # last quarter of steps
+
+
+def test_catalogued_suites_validate():
+    suites = all_suites()
+    assert {"lesion-matrix"} <= set(suites)
+    for make in suites.values():
+        for quick in (True, False):
+            suite = make(quick).validate()
+            assert suite.members
