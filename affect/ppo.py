@@ -41,6 +41,12 @@ from affect.module import AffectModule, AffectOutput, reset_where
 from affect.networks import ActorCritic
 from worlds.base import World
 
+OPTIMIZERS = {
+    "adam": lambda lr: optax.adam(lr, eps=1e-5),
+    "rmsprop": lambda lr: optax.rmsprop(lr, eps=1e-5),
+    "sgd": lambda lr: optax.sgd(lr),
+}
+
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -98,6 +104,9 @@ class AgentConfig:
     urgency, :mod:`affect.deliberation`) or ``"softmax"`` (instant)."""
     max_ticks: int = 60
     """Deliberation budget per decision, in ticks (static)."""
+    optimizer: str = "adam"
+    """PPO's optimiser: ``"adam"``, ``"rmsprop"`` or ``"sgd"`` (after global-norm
+    clipping, at ``learning_rate``)."""
 
     @property
     def batch_size(self) -> int:
@@ -122,6 +131,9 @@ class AgentConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise ValueError(f"agent.{name} must be a positive int, got {v!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"agent.optimizer must be one of {tuple(OPTIMIZERS)}, got "
+                             f"{self.optimizer!r}")
         if self.decision not in ("deliberate", "softmax"):
             raise ValueError(
                 f"agent.decision must be 'deliberate' or 'softmax', got {self.decision!r}"
@@ -576,7 +588,8 @@ def make_optimizer(config: AgentConfig):
         return config.learning_rate * frac
 
     lr = schedule if config.anneal_lr else config.learning_rate
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                       OPTIMIZERS[config.optimizer](lr))
 
 
 def make_static(world: World, config: AgentConfig) -> Static:
@@ -629,16 +642,23 @@ def init_runner(static: Static, world_params, affect_params, gains, key, net_par
     )
 
 
-def make_train(static: Static, world_params, affect_params):
+def make_train(static: Static, world_params, affect_params, shifts=()):
     """Return ``train(key, net_params, lesion) -> (RunnerState, metrics)``.
 
     ``metrics`` maps names to ``(num_updates,)`` arrays (one value per update), plus
     ``eval/*`` scalars from :func:`make_evaluate` under the post-training gains. The
     function is pure: ``jax.jit(jax.vmap(train))`` runs many seeds and lesion conditions
     in one program. Initialise ``net_params`` per seed outside the vmap.
+
+    ``shifts``: ``(name, static, world_params, obs_noise)`` tuples: after training, the
+    frozen agent is also evaluated in each (another world of the same shapes, other task
+    parameters, noisy observations), giving ``shift/<name>/*`` scalars. No training
+    happens there.
     """
     setpoint = _setpoint(affect_params)
     evaluate = make_evaluate(static, world_params, affect_params)
+    shifted = [(name, make_evaluate(st, wp, affect_params, obs_noise))
+               for name, st, wp, obs_noise in shifts]
 
     def train(key: jax.Array, net_params, lesion: LesionData):
         gains = stream_gains(static, lesion, lesion.train_gains())
@@ -657,13 +677,19 @@ def make_train(static: Static, world_params, affect_params):
         if static.world.num_agents > 1:
             eval_gains = lesion.per_agent(eval_gains, static.world.num_agents)
         metrics.update(evaluate(k_eval, runner.params, eval_gains))
+        for i, (name, ev) in enumerate(shifted):
+            out = ev(jax.random.fold_in(k_eval, i + 1), runner.params, eval_gains)
+            metrics.update({f"shift/{name}/{k[5:]}": v for k, v in out.items()})
         return runner, metrics
 
     return train
 
 
-def make_evaluate(static: Static, world_params, affect_params):
+def make_evaluate(static: Static, world_params, affect_params, obs_noise: float = 0.0):
     """Return ``evaluate(key, net_params, gains) -> dict`` of ``eval/*`` scalars.
+
+    ``obs_noise``: standard deviation of Gaussian noise added to what the agent sees
+    (its observation, not the world state or the body signals).
 
     Runs one episode in each of ``eval_envs`` worlds (up to the world's time limit) with
     the stochastic policy and frozen parameters; only each world's first episode counts.
@@ -689,6 +715,8 @@ def make_evaluate(static: Static, world_params, affect_params):
         def step(carry, k):
             obs, env_state, aff_state, aff, active, ret, length, starved, dev = carry
             k_act, k_step = jax.random.split(k)
+            if obs_noise:
+                obs = obs + obs_noise * jax.random.normal(jax.random.fold_in(k, 7), obs.shape)
             logits, _, _ = policy_value(static, net_params, obs, aff)
             action = jax.random.categorical(k_act, logits)
             obs, env_state, reward, term, trunc, info = jax.vmap(

@@ -111,7 +111,7 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
             onset = spec.total_steps - spec.test_steps if spec.test_steps else None
             fn = jax.jit(jax.vmap(make_session(static, world_params, affect_params, None, onset)))
         else:
-            train = make_train(static, world_params, affect_params)
+            train = make_train(static, world_params, affect_params, _shifts(spec, cfg))
             fn = jax.jit(jax.vmap(lambda k, p, les: train(k, p, les)[1]))
         _COMPILED[cache_key] = fn.lower(keys, params, lesion_b).compile()
     compile_s = time.perf_counter() - t0
@@ -132,6 +132,21 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         "run_s": run_s,
         "device": str(jax.devices()[0]),
     }
+
+
+def _shifts(spec: ExperimentSpec, cfg):
+    """The spec's evaluation shifts as ``(name, static, world_params, obs_noise)``."""
+    from affect.ppo import make_static
+    from worlds.registry import make
+
+    out = []
+    for name, shift in spec.shifts.items():
+        world, params = make(shift.get("world", spec.world))
+        overrides = dict(spec.world_params) if "world" not in shift else {}
+        overrides.update(shift.get("world_params", {}))
+        out.append((name, make_static(world, cfg), params.replace(**overrides),
+                    float(shift.get("obs_noise", 0.0))))
+    return out
 
 
 def _run_host_job(spec, static, world_params, affect_params, lesions, seeds, keys, params):

@@ -31,6 +31,12 @@ def _hint(key, known) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def json_ready(obj):
+    import json
+
+    return json.loads(json.dumps(obj))
+
+
 def load_spec(path) -> ExperimentSpec:
     """A validated spec from a ``.json`` or ``.toml`` file (see :meth:`ExperimentSpec.from_dict`).
     Raises :class:`SpecError` for an unreadable file or a malformed spec."""
@@ -73,6 +79,9 @@ class ExperimentSpec:
             per run, updated every step, :mod:`affect.online`).
         test_steps: online only: the last ``test_steps`` steps form the test phase, where
             the measures are taken and an acquired lesion is in force.
+        shifts: PPO only: ``{name: {"world": id, "world_params": {...}, "obs_noise": sd}}``
+            (each key optional; the world defaults to the spec's): after training the
+            frozen agent is also evaluated under each shift, giving ``shift/<name>/*``.
     """
 
     name: str
@@ -86,6 +95,7 @@ class ExperimentSpec:
     timeout_s: float = 900.0
     trainer: str = "ppo"
     test_steps: int = 0
+    shifts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def agent_config(self) -> AgentConfig:
         return dataclasses.replace(self.agent, total_steps=self.total_steps)
@@ -192,7 +202,53 @@ class ExperimentSpec:
                 check(defaults.replace(**self.world_params))
             except ValueError as e:
                 raise SpecError(f"spec.world_params: {e.args[0]}") from None
+        self._validate_shifts(world)
         return self
+
+    def _validate_shifts(self, world) -> None:
+        from worlds.registry import make
+
+        if not isinstance(self.shifts, dict):
+            raise SpecError("spec.shifts must be a dict {name: {world, world_params, obs_noise}}")
+        if self.shifts and self.trainer != "ppo":
+            raise SpecError("spec.shifts: evaluation under shifts needs trainer='ppo'")
+        for name, shift in self.shifts.items():
+            where = f"spec.shifts[{name!r}]"
+            if not isinstance(name, str) or not name.replace("-", "").isalnum():
+                raise SpecError(f"{where}: names must be letters, digits and '-'")
+            if not isinstance(shift, dict) or set(shift) - {"world", "world_params",
+                                                             "obs_noise"}:
+                raise SpecError(f"{where} must be a dict with keys world, world_params, "
+                                f"obs_noise, got {shift!r}")
+            wid = shift.get("world", self.world)
+            if not isinstance(wid, str):
+                raise SpecError(f"{where}.world must be a world id, got {wid!r}")
+            try:
+                other, defaults = make(wid)
+            except KeyError as e:
+                raise SpecError(f"{where}.world: {e.args[0]}") from None
+            if getattr(other, "host", False) or getattr(world, "host", False):
+                raise SpecError(f"{where}: shifts need JAX worlds")
+            same = (other.obs_shape == world.obs_shape and other.num_actions == world.num_actions
+                    and other.num_agents == world.num_agents)
+            if not same:
+                raise SpecError(
+                    f"{where}.world: {wid} does not fit an agent trained on {self.world} "
+                    f"(obs {other.obs_shape} vs {world.obs_shape}, actions {other.num_actions} "
+                    f"vs {world.num_actions}, agents {other.num_agents} vs {world.num_agents})")
+            params = shift.get("world_params", {})
+            known = {f.name for f in dataclasses.fields(defaults)}
+            if not isinstance(params, dict):
+                raise SpecError(f"{where}.world_params must be a dict")
+            for key, value in params.items():
+                if key not in known:
+                    raise SpecError(f"{where}.world_params: {wid} has no parameter {key!r}")
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise SpecError(f"{where}.world_params.{key} must be a number, got "
+                                    f"{value!r}")
+            noise = shift.get("obs_noise", 0.0)
+            if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise >= 0:
+                raise SpecError(f"{where}.obs_noise must be a number >= 0, got {noise!r}")
 
     @classmethod
     def from_dict(cls, d: Any) -> ExperimentSpec:
@@ -277,4 +333,5 @@ class ExperimentSpec:
             "timeout_s": self.timeout_s,
             "trainer": self.trainer,
             "test_steps": self.test_steps,
+            **({"shifts": json_ready(self.shifts)} if self.shifts else {}),
         }

@@ -7,7 +7,7 @@ registers the Gymnasium ids (``gymnasium.make("affectlab/Foraging-v0")``).
 from worlds.base import World
 from worlds.choice import Choice, ChoiceParams, ChoiceState
 from worlds.commons import Commons, CommonsParams, CommonsState
-from worlds.detour import Detour, DetourParams, DetourState
+from worlds.detour import DETOUR_HELD_OUT_MAP, Detour, DetourParams, DetourState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
 from worlds.gymnasium_world import GymnasiumWorld, GymStep, from_gymnasium
 from worlds.iowa import IowaGambling, IowaParams, IowaState
@@ -26,6 +26,8 @@ register("Commons-v0", Commons, doc="shared regrowing food; share, take, standin
 register("IowaGambling-v0", IowaGambling, doc="four-deck Iowa Gambling Task, Bechara 1994 schedule")
 register("Detour-v0", Detour,
          doc="goal behind a wall; deceptive gradient; levers that undo each other")
+register("DetourHeldOut-v0", lambda **kw: Detour(layout=DETOUR_HELD_OUT_MAP, **kw),
+         doc="Detour with a held-out layout (the way round starts downwards)")
 
 from worlds import gym_face as _gym_face  # noqa: E402  (registers gymnasium ids)
 

@@ -63,6 +63,20 @@ DETOUR_MAP = """
 ###########
 """
 
+# A held-out layout (``DetourHeldOut-v0``, for robustness tests): the pocket and levers
+# are where they were, but the way round starts by going *down* and is longer (16 steps).
+DETOUR_HELD_OUT_MAP = """
+###########
+#....G....#
+#.#######.#
+#.##L.R##.#
+#.###.###.#
+#.##.S.##.#
+#.###.###.#
+#.........#
+###########
+"""
+
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
 CHANNELS = 5  # wall, goal, lever L, lever R, fixed lever
 

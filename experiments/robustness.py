@@ -1,0 +1,139 @@
+"""The ``robustness`` suite: train in the base worlds, evaluate the frozen agents under
+shifts, and measure retention (shifted / base performance).
+
+Members (intact vs lesioned agents, trained as usual; see :func:`robustness`):
+
+* ``foraging-w16``, ``foraging-w64``, ``foraging-w256``: ``Foraging-v0`` with value
+  networks of width 16, 64 and 256 (the complexity/robustness trade-off), intact vs
+  hunger-lesioned. Shifts: ``abundance`` (``ForagingAbundant-v0``: another layout, much
+  more food, and a cost for eating past satiety: a hunger drive calibrated for scarcity
+  may overeat), ``noise`` (Gaussian noise of SD 0.3 on what the agent sees), ``scarcity``
+  (food regrows at 2/5 of the rate: a sparser reward of food).
+* ``detour``: ``Detour-v0``, intact vs frustration-lesioned. Shift: ``held-out-layout``
+  (``DetourHeldOut-v0``: the way round starts downwards and is longer).
+
+Retention of a run = its shifted evaluation / its base evaluation (survival for
+foraging, return for the detour); the statistics compare every lesion with intact.
+A reward that is only sparser cannot change what a frozen policy does (it does not see
+rewards), so the sparser reward of the catalogue is tested as sparser *food*.
+New partners in ``Commons`` are left to a later version (see the README).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from affect.lesion import Lesion
+from experiments.suites import Suite, per_run, register_suite
+
+FORAGING_SHIFTS = {
+    "abundance": {"world": "ForagingAbundant-v0"},
+    "noise": {"obs_noise": 0.3},
+    "scarcity": {"world_params": {"respawn_prob": 0.02}},
+}
+DETOUR_SHIFTS = {"held-out-layout": {"world": "DetourHeldOut-v0"}}
+WIDTHS = (16, 64, 256)
+
+# member kind -> (base metric, retention measure label)
+MEASURE = {"foraging": "survival", "detour": "episode_return"}
+
+
+@register_suite("robustness")
+def robustness(quick: bool = False) -> Suite:
+    """Are affect agents more robust to shift, and where do emotions misfire?"""
+    from affect.ppo import AgentConfig
+    from experiments.catalogue import foraging, loops
+
+    members = []
+    f = foraging(quick)
+    for w in WIDTHS:
+        spec = dataclasses.replace(
+            f, name=f"robustness-foraging-w{w}" + ("-quick" if quick else ""),
+            conditions=(Lesion("intact"), Lesion("hunger-lesion", {"hunger": 0.0})),
+            agent=AgentConfig(hidden=(w, w)), shifts=FORAGING_SHIFTS,
+            seeds=4 if quick else 16, total_steps=400_000 if quick else 3_000_000)
+        members.append((f"foraging-w{w}", spec))
+    d = loops(quick)
+    members.append(("detour", dataclasses.replace(
+        d, name="robustness-detour" + ("-quick" if quick else ""),
+        conditions=(Lesion("intact"), Lesion("frustration-lesion", {"frustration": 0.0})),
+        shifts=DETOUR_SHIFTS, seeds=8 if quick else 32)))
+    return Suite("robustness-quick" if quick else "robustness", tuple(members), report)
+
+
+def retention_table(dirs: dict[str, Path]):
+    """Per run: base and shifted evaluation and their ratio, tidy
+    (member, width, shift, condition, seed, base, shifted, retention)."""
+    import pandas as pd
+
+    frames = []
+    for label, d in dirs.items():
+        df = pd.read_csv(Path(d) / "results.csv")
+        kind = label.split("-w")[0]
+        m = MEASURE[kind]
+        base = per_run(df, f"eval/{m}", "value").set_index(["condition", "seed"])["value"]
+        shifts = sorted({x.split("/")[1] for x in df["metric"].unique()
+                         if x.startswith("shift/")})
+        for shift in shifts:
+            sh = per_run(df, f"shift/{shift}/{m}", "value").set_index(
+                ["condition", "seed"])["value"]
+            t = pd.DataFrame({"base": base, "shifted": sh}).reset_index()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t["retention"] = t["shifted"] / t["base"]
+            t.insert(0, "shift", shift)
+            t.insert(0, "width", int(label.split("-w")[1]) if "-w" in label else np.nan)
+            t.insert(0, "member", label)
+            t.insert(3, "measure", m)
+            frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+def report(out: Path, dirs: dict[str, Path]) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    from experiments.report import statistics
+
+    ret = retention_table(dirs)
+    ret.to_csv(out / "retention.csv", index=False)
+    rows = []
+    for (member, shift), sub in ret.groupby(["member", "shift"], sort=False):
+        for col in ("retention", "shifted", "base"):
+            tidy = sub.rename(columns={col: "value"})[["condition", "seed", "value"]]
+            tidy = tidy.assign(metric=f"{member}:{shift}:{col}")
+            rows.append(statistics(tidy, [(f"{member}:{shift}:{col}",
+                                           f"{member}, {shift}: {col}")]))
+    stats = pd.concat(rows, ignore_index=True)
+    stats.to_csv(out / "statistics.csv", index=False)
+
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    f = ret[ret["member"] == "foraging-w64"]
+    sns.barplot(data=f, x="shift", y="retention", hue="condition", ax=axes[0],
+                errorbar=("ci", 95), n_boot=1000, seed=0)
+    axes[0].axhline(1, color="k", lw=0.6)
+    axes[0].set(title="Foraging (width 64): survival retention", ylabel="shifted / base")
+    fw = ret[ret["member"].str.startswith("foraging")].groupby(
+        ["width", "condition", "seed"], as_index=False)["retention"].mean()
+    sns.lineplot(data=fw, x="width", y="retention", hue="condition", marker="o", ax=axes[1],
+                 errorbar=("ci", 95), n_boot=1000, seed=0)
+    axes[1].set(xscale="log", title="Complexity vs robustness: mean retention over shifts",
+                xlabel="value-network width", ylabel="shifted / base survival")
+    dt = ret[ret["member"] == "detour"]
+    sns.barplot(data=dt, x="shift", y="retention", hue="condition", ax=axes[2],
+                errorbar=("ci", 95), n_boot=1000, seed=0)
+    axes[2].axhline(1, color="k", lw=0.6)
+    axes[2].set(title="Detour: return retention", ylabel="shifted / base")
+    fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds, 95% CI)",
+                 fontsize=10)
+    for ext in ("png", "pdf"):
+        fig.savefig(out / f"figure.{ext}", dpi=150)
+    plt.close(fig)
+    return []

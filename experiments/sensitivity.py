@@ -1,0 +1,127 @@
+"""The ``sensitivity`` suite: how batch size, learning rate, epochs and optimiser affect
+intact vs hunger-lesioned agents on ``Foraging-v0``.
+
+One member per setting, each changing one hyper-parameter of the default agent (the
+same change for both conditions: the lesion never touches the learner):
+
+* learning rate 1e-3, 1e-2, 1e-1, 1, 10 (Adam; the default is 2.5e-3, member ``base``);
+* batch size 16, 128, 1024 (``num_envs`` 1, 8, 64 x ``num_steps`` 16);
+* epochs 1 and 4 (default 2);
+* optimiser RMSprop and SGD (default Adam), at the default learning rate.
+
+Measures per run: survival averaged over training (learning speed) and final evaluation
+survival. The figure draws a sensitivity curve per factor; ``statistics.csv`` compares
+hunger-lesioned with intact agents at every setting. A diverging setting (NaN losses)
+counts as survival 0 from the update it diverged, and is listed in ``diverged.csv``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from affect.lesion import Lesion
+from experiments.suites import Suite, per_run, register_suite
+
+DEFAULT_LR = 2.5e-3
+
+
+def settings(quick: bool) -> list[tuple[str, str, float | str, dict]]:
+    """``(label, factor, value, AgentConfig changes)``."""
+    out = [("base", "base", "default", {})]
+    out += [(f"lr-{lr:g}".replace(".", "p"), "learning rate", lr, {"learning_rate": lr})
+            for lr in (1e-3, 1e-2, 1e-1, 1.0, 10.0)]
+    out += [(f"batch-{16 * n}", "batch size", 16 * n, {"num_envs": n, "num_steps": 16})
+            for n in (1, 8, 64)]
+    out += [(f"epochs-{e}", "epochs", e, {"update_epochs": e}) for e in (1, 4)]
+    out += [(f"opt-{o}", "optimiser", o, {"optimizer": o}) for o in ("rmsprop", "sgd")]
+    return out
+
+
+@register_suite("sensitivity")
+def sensitivity(quick: bool = False) -> Suite:
+    """How do batch size, learning rate, epochs and optimiser affect intact vs lesioned agents?"""
+    from affect.ppo import AgentConfig
+    from experiments.catalogue import foraging
+
+    base = foraging(quick)
+    members = []
+    for label, _, _, change in settings(quick):
+        spec = dataclasses.replace(
+            base, name=f"sensitivity-{label}" + ("-quick" if quick else ""),
+            conditions=(Lesion("intact"), Lesion("hunger-lesion", {"hunger": 0.0})),
+            agent=dataclasses.replace(AgentConfig(), **change),
+            seeds=2 if quick else 8, total_steps=300_000 if quick else 1_000_000)
+        members.append((label, spec))
+    return Suite("sensitivity-quick" if quick else "sensitivity", tuple(members), report)
+
+
+def report(out: Path, dirs: dict[str, Path]) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    import seaborn as sns
+
+    from experiments.report import statistics
+
+    meta = {label: (factor, value) for label, factor, value, _ in settings(False)}
+    frames, diverged = [], []
+    for label, d in dirs.items():
+        df = pd.read_csv(Path(d) / "results.csv")
+        loss = df[df["metric"] == "losses/value"]
+        bad = loss[~np.isfinite(loss["value"])]
+        for (cond, seed), _ in bad.groupby(["condition", "seed"]):
+            diverged.append({"setting": label, "condition": cond, "seed": seed})
+        curve = df[df["metric"] == "charts/survival"].copy()
+        nan_after = curve.merge(bad[["condition", "seed", "step"]].groupby(
+            ["condition", "seed"], as_index=False)["step"].min().rename(
+            columns={"step": "first_bad"}), how="left", on=["condition", "seed"])
+        nan_after.loc[nan_after["step"] >= nan_after["first_bad"], "value"] = 0.0
+        train = per_run(nan_after.drop(columns="first_bad"), "charts/survival", "mean")
+        final = per_run(df, "eval/survival", "value").fillna({"value": 0.0})
+        factor, value = meta[label]
+        for t in (train, final):
+            frames.append(t.assign(setting=label, factor=factor, setting_value=str(value)))
+    runs = pd.concat(frames, ignore_index=True)
+    runs.to_csv(out / "runs.csv", index=False)
+    pd.DataFrame(diverged, columns=["setting", "condition", "seed"]).to_csv(
+        out / "diverged.csv", index=False)
+    stats = []
+    for label, sub in runs.groupby("setting", sort=False):
+        s = statistics(sub.assign(metric=label + ":" + sub["metric"]),
+                       [(f"{label}:charts/survival", f"{label}: survival during training"),
+                        (f"{label}:eval/survival", f"{label}: final survival (eval)")])
+        stats.append(s)
+    pd.concat(stats, ignore_index=True).to_csv(out / "statistics.csv", index=False)
+
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    factors = ["learning rate", "batch size", "epochs", "optimiser"]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.0), constrained_layout=True)
+    train = runs[runs["metric"] == "charts/survival"]
+    base = train[train["setting"] == "base"]
+    defaults = {"learning rate": DEFAULT_LR, "batch size": 2048, "epochs": 2,
+                "optimiser": "adam"}
+    for ax, factor in zip(axes, factors, strict=True):
+        sub = pd.concat([train[train["factor"] == factor],
+                         base.assign(factor=factor, setting_value=str(defaults[factor]))])
+        numeric = factor != "optimiser"
+        if numeric:
+            sub = sub.assign(x=sub["setting_value"].astype(float))
+            sns.lineplot(data=sub, x="x", y="value", hue="condition", marker="o", ax=ax,
+                         errorbar=("ci", 95), n_boot=1000, seed=0)
+            ax.set_xscale("log")
+        else:
+            sns.pointplot(data=sub, x="setting_value", y="value", hue="condition", ax=ax,
+                          errorbar=("ci", 95), n_boot=1000, seed=0, dodge=0.2)
+        ax.set(title=f"{factor} (default {defaults[factor]})", xlabel=factor,
+               ylabel="survival during training")
+        ax.legend(fontsize=7)
+    fig.suptitle("Sensitivity on Foraging-v0: mean survival over training (95% CI over "
+                 "seeds; diverged runs count as 0)", fontsize=10)
+    for ext in ("png", "pdf"):
+        fig.savefig(out / f"figure.{ext}", dpi=150)
+    plt.close(fig)
+    return []

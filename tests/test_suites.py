@@ -1,0 +1,64 @@
+"""Evaluation under shifts, optimiser choice, and the robustness/sensitivity reports on
+tiny runs."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_experiments import TINY_AGENT, tiny_spec
+
+from experiments.runner import run_job
+from experiments.spec import SpecError
+
+
+def test_shifted_evaluation_runs_after_training():
+    spec = tiny_spec(seeds=1, shifts={"abundance": {"world": "ForagingAbundant-v0"},
+                                      "noise": {"obs_noise": 0.3},
+                                      "same": {}})
+    m = run_job(spec.validate(), [0])["metrics"]
+    for name in ("abundance", "noise", "same"):
+        assert m[f"shift/{name}/survival"].shape == (1, 2)
+    # an unshifted "shift" is the base evaluation with another key: same policy, same
+    # world, different draws; it must at least lie in range
+    assert np.all((m["shift/same/survival"] >= 0) & (m["shift/same/survival"] <= 1))
+
+
+@pytest.mark.parametrize("shifts, match", [
+    ({"x": {"world": "Choice-v0"}}, "does not fit"),
+    ({"x": {"world": "Nope-v0"}}, "unknown world id"),
+    ({"x": {"obs_noise": -1}}, "obs_noise"),
+    ({"x": {"world_params": {"food": 1}}}, "no parameter 'food'"),
+    ({"x": {"colour": 1}}, "keys world, world_params, obs_noise"),
+    ({"a b": {}}, "names must be letters"),
+])
+def test_bad_shifts_are_spec_errors(shifts, match):
+    with pytest.raises(SpecError, match=match):
+        tiny_spec(shifts=shifts).validate()
+
+
+def test_optimisers_train_and_bad_ones_fail():
+    for opt in ("rmsprop", "sgd"):
+        spec = tiny_spec(seeds=1, agent=dataclasses.replace(TINY_AGENT, optimizer=opt))
+        m = run_job(spec.validate(), [0])["metrics"]
+        assert np.all(np.isfinite(m["losses/value"]))
+    with pytest.raises(SpecError, match="optimizer"):
+        tiny_spec(agent=dataclasses.replace(TINY_AGENT, optimizer="lion")).validate()
+
+
+def test_robustness_report_on_tiny_runs(tmp_path):
+    from experiments.robustness import report
+    from experiments.runner import run_experiment
+
+    dirs = {}
+    for label, shifts in (("foraging-w16", {"noise": {"obs_noise": 0.5}}),):
+        spec = tiny_spec(name="r" + label.replace("-", ""), shifts=shifts,
+                         agent=dataclasses.replace(TINY_AGENT, hidden=(16, 16)))
+        dirs[label] = run_experiment(spec, tmp_path / label, workers=0, progress=False,
+                                     figures=False)
+    (tmp_path / "out").mkdir()
+    report(tmp_path / "out", dirs)
+    ret = pd.read_csv(tmp_path / "out" / "retention.csv")
+    assert set(ret["shift"]) == {"noise"} and len(ret) == 4  # 2 seeds x 2 conditions
+    np.testing.assert_allclose(ret["retention"], ret["shifted"] / ret["base"])
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 0
