@@ -713,7 +713,7 @@ def make_evaluate(static: Static, world_params, affect_params, obs_noise: float 
         aff_state, aff = observe(static, affect_params, _squeeze_agent(env_state.signals), gains)
 
         def step(carry, k):
-            obs, env_state, aff_state, aff, active, ret, length, starved, dev = carry
+            obs, env_state, aff_state, aff, active, ret, length, starved, success, dev = carry
             k_act, k_step = jax.random.split(k)
             if obs_noise:
                 obs = obs + obs_noise * jax.random.normal(jax.random.fold_in(k, 7), obs.shape)
@@ -731,6 +731,7 @@ def make_evaluate(static: Static, world_params, affect_params, obs_noise: float 
             ret = ret + active * reward
             length = length + active
             starved = starved | (active & term & sig.starved)
+            success = success | (active & term & ~sig.starved)
             dev = dev + active * jnp.abs(sig.energy - setpoint) * ~sig.starved
             active = active & ~jnp.repeat(info["done"], n_agents)
             if n_agents > 1:  # an agent's episode ends when it dies
@@ -744,6 +745,7 @@ def make_evaluate(static: Static, world_params, affect_params, obs_noise: float 
                 ret,
                 length,
                 starved,
+                success,
                 dev,
             ), None
 
@@ -757,13 +759,16 @@ def make_evaluate(static: Static, world_params, affect_params, obs_noise: float 
             zeros,
             zeros,
             jnp.zeros((m,), bool),
+            jnp.zeros((m,), bool),
             zeros,
         )
         carry, _ = jax.lax.scan(step, carry, jax.random.split(key, horizon))
-        _, _, _, _, _, ret, length, starved, dev = carry
+        _, _, _, _, _, ret, length, starved, success, dev = carry
         return {
             "eval/episode_return": ret.mean(),
             "eval/survival": 1.0 - starved.mean(),
+            # episodes that reached a terminal state other than starvation (a goal)
+            "eval/success": success.mean(),
             "eval/episode_length": length.mean(),
             "eval/homeostatic_deviation": (dev / jnp.maximum(length, 1)).mean(),
         }

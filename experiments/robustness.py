@@ -4,7 +4,8 @@ shifts, and measure retention (shifted / base performance).
 Members (intact vs lesioned agents, trained as usual; see :func:`robustness`):
 
 * ``foraging-w16``, ``foraging-w64``, ``foraging-w256``: ``Foraging-v0`` with value
-  networks of width 16, 64 and 256 (the complexity/robustness trade-off), intact vs
+  networks of width 16, 64 and 256 (the complexity/robustness trade-off; the quick
+  version has widths 16 and 64, 3 seeds and 800k steps), intact vs
   hunger-lesioned. Shifts: ``abundance`` (``ForagingAbundant-v0``: another layout, much
   more food, and a cost for eating past satiety: a hunger drive calibrated for scarcity
   may overeat), ``noise`` (Gaussian noise of SD 0.3 on what the agent sees), ``scarcity``
@@ -13,7 +14,9 @@ Members (intact vs lesioned agents, trained as usual; see :func:`robustness`):
   (``DetourHeldOut-v0``: the way round starts downwards and is longer).
 
 Retention of a run = its shifted evaluation / its base evaluation (survival for
-foraging, return for the detour); the statistics compare every lesion with intact.
+foraging, success for the detour: its return would count lever pulls of a looping
+agent as retained); undefined (NaN, left out) where the base is 0. The statistics
+compare every lesion with intact.
 A reward that is only sparser cannot change what a frozen policy does (it does not see
 rewards), so the sparser reward of the catalogue is tested as sparser *food*.
 New partners in ``Commons`` are left to a later version (see the README).
@@ -36,9 +39,10 @@ FORAGING_SHIFTS = {
 }
 DETOUR_SHIFTS = {"held-out-layout": {"world": "DetourHeldOut-v0"}}
 WIDTHS = (16, 64, 256)
+QUICK_WIDTHS = (16, 64)
 
 # member kind -> (base metric, retention measure label)
-MEASURE = {"foraging": "survival", "detour": "episode_return"}
+MEASURE = {"foraging": "survival", "detour": "success"}
 
 
 @register_suite("robustness")
@@ -49,12 +53,12 @@ def robustness(quick: bool = False) -> Suite:
 
     members = []
     f = foraging(quick)
-    for w in WIDTHS:
+    for w in QUICK_WIDTHS if quick else WIDTHS:
         spec = dataclasses.replace(
             f, name=f"robustness-foraging-w{w}" + ("-quick" if quick else ""),
             conditions=(Lesion("intact"), Lesion("hunger-lesion", {"hunger": 0.0})),
             agent=AgentConfig(hidden=(w, w)), shifts=FORAGING_SHIFTS,
-            seeds=4 if quick else 16, total_steps=400_000 if quick else 3_000_000)
+            seeds=3 if quick else 16, total_steps=800_000 if quick else 3_000_000)
         members.append((f"foraging-w{w}", spec))
     d = loops(quick)
     members.append(("detour", dataclasses.replace(
@@ -81,8 +85,8 @@ def retention_table(dirs: dict[str, Path]):
             sh = per_run(df, f"shift/{shift}/{m}", "value").set_index(
                 ["condition", "seed"])["value"]
             t = pd.DataFrame({"base": base, "shifted": sh}).reset_index()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t["retention"] = t["shifted"] / t["base"]
+            with np.errstate(divide="ignore", invalid="ignore"):  # no base: undefined
+                t["retention"] = np.where(t["base"] > 0, t["shifted"] / t["base"], np.nan)
             t.insert(0, "shift", shift)
             t.insert(0, "width", int(label.split("-w")[1]) if "-w" in label else np.nan)
             t.insert(0, "member", label)
@@ -130,7 +134,7 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
     sns.barplot(data=dt, x="shift", y="retention", hue="condition", ax=axes[2],
                 errorbar=("ci", 95), n_boot=1000, seed=0)
     axes[2].axhline(1, color="k", lw=0.6)
-    axes[2].set(title="Detour: return retention", ylabel="shifted / base")
+    axes[2].set(title="Detour: success retention", ylabel="shifted / base")
     fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds, 95% CI)",
                  fontsize=10)
     for ext in ("png", "pdf"):

@@ -9,6 +9,9 @@ same change for both conditions: the lesion never touches the learner):
 * epochs 1 and 4 (default 2);
 * optimiser RMSprop and SGD (default Adam), at the default learning rate.
 
+The quick version (2 seeds, 300k steps) drops learning rate 1, batch 128, 1 epoch and
+RMSprop to stay within the time of ``reproduce --quick``.
+
 Measures per run: survival averaged over training (learning speed) and final evaluation
 survival. The figure draws a sensitivity curve per factor; ``statistics.csv`` compares
 hunger-lesioned with intact agents at every setting. A diverging setting (NaN losses)
@@ -28,13 +31,17 @@ DEFAULT_LR = 2.5e-3
 
 def settings(quick: bool) -> list[tuple[str, str, float | str, dict]]:
     """``(label, factor, value, AgentConfig changes)``."""
+    lrs = (1e-3, 1e-2, 1e-1, 10.0) if quick else (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+    batches = (1, 64) if quick else (1, 8, 64)
+    epochs = (4,) if quick else (1, 4)
+    optimisers = ("sgd",) if quick else ("rmsprop", "sgd")
     out = [("base", "base", "default", {})]
     out += [(f"lr-{lr:g}".replace(".", "p"), "learning rate", lr, {"learning_rate": lr})
-            for lr in (1e-3, 1e-2, 1e-1, 1.0, 10.0)]
+            for lr in lrs]
     out += [(f"batch-{16 * n}", "batch size", 16 * n, {"num_envs": n, "num_steps": 16})
-            for n in (1, 8, 64)]
-    out += [(f"epochs-{e}", "epochs", e, {"update_epochs": e}) for e in (1, 4)]
-    out += [(f"opt-{o}", "optimiser", o, {"optimizer": o}) for o in ("rmsprop", "sgd")]
+            for n in batches]
+    out += [(f"epochs-{e}", "epochs", e, {"update_epochs": e}) for e in epochs]
+    out += [(f"opt-{o}", "optimiser", o, {"optimizer": o}) for o in optimisers]
     return out
 
 
