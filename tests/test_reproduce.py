@@ -57,7 +57,9 @@ def test_claims_pass_and_fail_as_stated(kw, passed):
 def test_the_shipped_claims_file_is_valid():
     claims = load_claims()
     assert len(claims) >= 20
-    assert {c.experiment for c in claims} == {"foraging", "paralysis", "gambling", "social"}
+    assert {c.experiment for c in claims} == {"foraging", "paralysis", "gambling", "social",
+                                              "loops", "lesion-matrix", "robustness",
+                                              "sensitivity"}
 
 
 @pytest.mark.parametrize("text, match", [
