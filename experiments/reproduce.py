@@ -179,6 +179,22 @@ def results_markdown(table, runs: list[dict], quick: bool) -> str:
         lines.append(f"| {mark} | {r['claim']} (`{r['id']}`) | {r['measured']} | "
                      f"{r['expected']} |")
     lines += ["", f"{int(table['passed'].sum())} of {len(table)} claims pass."]
+    own = [(r["name"], Path(r["dir"]) / "claims.csv") for r in runs]
+    own = [(n, p) for n, p in own if p.is_file() and p.stat().st_size > 2]
+    if own:
+        import pandas as pd
+
+        lines += ["", "Each experiment's own claim check (as `affectlab run NAME --quick` "
+                  "prints it; the sections below discuss them):", "", "```"]
+        for name, path in own:
+            try:
+                rows = pd.read_csv(path).to_dict("records")
+            except pd.errors.EmptyDataError:
+                continue
+            for r in rows:
+                mark = "PASS" if r["passed"] else "FAIL"
+                lines.append(f"[{mark}] {name}: {r['claim']}: {r['measured']}")
+        lines.append("```")
     return "\n".join(lines)
 
 

@@ -4,8 +4,9 @@
 
 1. Runs the experiment once without interruption (the reference).
 2. Runs it again into another folder, killing the whole process group (runner and
-   workers) with SIGKILL at a random moment, ``--kills`` times, restarting after each
-   kill; the last start runs to the end.
+   workers) with SIGKILL at a random moment (uniform between 0.3 and 0.9 of the
+   reference's wall time after the start, so that restarts can progress), ``--kills``
+   times, restarting after each kill; the last start runs to the end.
 3. Checks that every restart finished the experiment, that no finished job was computed
    twice (the staging folder's journal lists every finished job once), and that the
    final results equal the reference value for value (run names hold a time stamp and
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.kills):
         if test.exists():
             break
-        moment = rng.uniform(2.0, 0.8 * ref_s)
+        moment = rng.uniform(0.3, 0.9) * ref_s  # late enough for a restart to progress
         proc = subprocess.Popen(_affectlab("run", *common, "--out", str(test), *fresh),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)

@@ -13,8 +13,9 @@ Members (intact vs lesioned agents, trained as usual; see :func:`robustness`):
 * ``detour``: ``Detour-v0``, intact vs frustration-lesioned. Shift: ``held-out-layout``
   (``DetourHeldOut-v0``: the way round starts downwards and is longer).
 
-Retention of a run = its shifted evaluation / its base evaluation (survival for
-foraging, success for the detour: its return would count lever pulls of a looping
+Retention of a run = its shifted evaluation / its base evaluation (survival and
+return for foraging: under abundance everyone survives, and overeating shows only in
+the return; success for the detour: its return would count lever pulls of a looping
 agent as retained); undefined (NaN, left out) where the base is 0. The statistics
 compare every lesion with intact.
 A reward that is only sparser cannot change what a frozen policy does (it does not see
@@ -41,8 +42,8 @@ DETOUR_SHIFTS = {"held-out-layout": {"world": "DetourHeldOut-v0"}}
 WIDTHS = (16, 64, 256)
 QUICK_WIDTHS = (16, 64)
 
-# member kind -> (base metric, retention measure label)
-MEASURE = {"foraging": "survival", "detour": "success"}
+# member kind -> the eval measures whose retention is reported
+MEASURES = {"foraging": ("survival", "episode_return"), "detour": ("success",)}
 
 
 @register_suite("robustness")
@@ -77,21 +78,21 @@ def retention_table(dirs: dict[str, Path]):
     for label, d in dirs.items():
         df = pd.read_csv(Path(d) / "results.csv")
         kind = label.split("-w")[0]
-        m = MEASURE[kind]
-        base = per_run(df, f"eval/{m}", "value").set_index(["condition", "seed"])["value"]
         shifts = sorted({x.split("/")[1] for x in df["metric"].unique()
                          if x.startswith("shift/")})
-        for shift in shifts:
-            sh = per_run(df, f"shift/{shift}/{m}", "value").set_index(
-                ["condition", "seed"])["value"]
-            t = pd.DataFrame({"base": base, "shifted": sh}).reset_index()
-            with np.errstate(divide="ignore", invalid="ignore"):  # no base: undefined
-                t["retention"] = np.where(t["base"] > 0, t["shifted"] / t["base"], np.nan)
-            t.insert(0, "shift", shift)
-            t.insert(0, "width", int(label.split("-w")[1]) if "-w" in label else np.nan)
-            t.insert(0, "member", label)
-            t.insert(3, "measure", m)
-            frames.append(t)
+        for m in MEASURES[kind]:
+            base = per_run(df, f"eval/{m}", "value").set_index(["condition", "seed"])["value"]
+            for shift in shifts:
+                sh = per_run(df, f"shift/{shift}/{m}", "value").set_index(
+                    ["condition", "seed"])["value"]
+                t = pd.DataFrame({"base": base, "shifted": sh}).reset_index()
+                with np.errstate(divide="ignore", invalid="ignore"):  # no base: undefined
+                    t["retention"] = np.where(t["base"] > 0, t["shifted"] / t["base"], np.nan)
+                t.insert(0, "shift", shift)
+                t.insert(0, "width", int(label.split("-w")[1]) if "-w" in label else np.nan)
+                t.insert(0, "member", label)
+                t.insert(3, "measure", m)
+                frames.append(t)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -108,29 +109,30 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
     ret = retention_table(dirs)
     ret.to_csv(out / "retention.csv", index=False)
     rows = []
-    for (member, shift), sub in ret.groupby(["member", "shift"], sort=False):
+    for (member, shift, m), sub in ret.groupby(["member", "shift", "measure"], sort=False):
         for col in ("retention", "shifted", "base"):
+            name = f"{member}:{shift}:{m}:{col}"
             tidy = sub.rename(columns={col: "value"})[["condition", "seed", "value"]]
-            tidy = tidy.assign(metric=f"{member}:{shift}:{col}")
-            rows.append(statistics(tidy, [(f"{member}:{shift}:{col}",
-                                           f"{member}, {shift}: {col}")]))
+            rows.append(statistics(tidy.assign(metric=name), [(name, f"{member}, {shift}: "
+                                                                      f"{m} {col}")]))
     stats = pd.concat(rows, ignore_index=True)
     stats.to_csv(out / "statistics.csv", index=False)
 
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
-    f = ret[ret["member"] == "foraging-w64"]
+    surv = ret[ret["measure"] != "episode_return"]
+    f = surv[surv["member"] == "foraging-w64"]
     sns.barplot(data=f, x="shift", y="retention", hue="condition", ax=axes[0],
                 errorbar=("ci", 95), n_boot=1000, seed=0)
     axes[0].axhline(1, color="k", lw=0.6)
     axes[0].set(title="Foraging (width 64): survival retention", ylabel="shifted / base")
-    fw = ret[ret["member"].str.startswith("foraging")].groupby(
+    fw = surv[surv["member"].str.startswith("foraging")].groupby(
         ["width", "condition", "seed"], as_index=False)["retention"].mean()
     sns.lineplot(data=fw, x="width", y="retention", hue="condition", marker="o", ax=axes[1],
                  errorbar=("ci", 95), n_boot=1000, seed=0)
     axes[1].set(xscale="log", title="Complexity vs robustness: mean retention over shifts",
                 xlabel="value-network width", ylabel="shifted / base survival")
-    dt = ret[ret["member"] == "detour"]
+    dt = surv[surv["member"] == "detour"]
     sns.barplot(data=dt, x="shift", y="retention", hue="condition", ax=axes[2],
                 errorbar=("ci", 95), n_boot=1000, seed=0)
     axes[2].axhline(1, color="k", lw=0.6)

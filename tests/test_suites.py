@@ -59,6 +59,8 @@ def test_robustness_report_on_tiny_runs(tmp_path):
     (tmp_path / "out").mkdir()
     report(tmp_path / "out", dirs)
     ret = pd.read_csv(tmp_path / "out" / "retention.csv")
-    assert set(ret["shift"]) == {"noise"} and len(ret) == 4  # 2 seeds x 2 conditions
-    np.testing.assert_allclose(ret["retention"], ret["shifted"] / ret["base"])
+    assert set(ret["shift"]) == {"noise"} and len(ret) == 8  # 2 seeds x 2 conds x 2 measures
+    ok = ret["base"] > 0
+    np.testing.assert_allclose(ret["retention"][ok], (ret["shifted"] / ret["base"])[ok])
+    assert ret["retention"][~ok].isna().all()
     assert (tmp_path / "out" / "figure.png").stat().st_size > 0
