@@ -160,19 +160,36 @@ def format_table(table) -> str:
     return "\n".join(lines)
 
 
+def _compute_seconds(d: Path) -> float:
+    """Seconds the runs in ``d`` took when they were computed (from the manifests)."""
+    total = 0.0
+    try:  # a suite: its members' folders
+        members = list(json.loads((d / "manifest.json").read_text()).get("members", {}))
+    except (OSError, ValueError):
+        members = []
+    for m in [d / "manifest.json", *(d / label / "manifest.json" for label in members)]:
+        try:
+            total += float(json.loads(m.read_text())["timings"]["total_s"])
+        except (OSError, KeyError, ValueError, TypeError):
+            continue
+    return total
+
+
 def results_markdown(table, runs: list[dict], quick: bool) -> str:
     cmd = "affectlab reproduce" + (" --quick" if quick else "")
+    computed = [_compute_seconds(Path(r["dir"])) for r in runs]
     lines = [
         f"Written by `{cmd} --readme README.md` on {time.strftime('%Y-%m-%d')} "
         "(do not edit by hand). Claims: `experiments/claims.toml`; measured values with 95% "
-        "bootstrap CIs over seeds.",
+        "bootstrap CIs over seeds. Run times are those of the runs that computed the "
+        f"results (2-core CPU unless the manifests say otherwise): {sum(computed):.0f} s in "
+        "all.",
         "",
         "| experiment | run time | figure |",
         "|---|---|---|",
     ]
-    for r in runs:
-        lines.append(f"| `{r['name']}` | {r['seconds']:.0f} s{' (reused)' if r['reused'] else ''}"
-                     f" | `{r['dir']}/figure.png` |")
+    for r, sec in zip(runs, computed, strict=True):
+        lines.append(f"| `{r['name']}` | {sec:.0f} s | `{r['dir']}/figure.png` |")
     lines += ["", "| | claim | measured | expected |", "|---|---|---|---|"]
     for _, r in table.iterrows():
         mark = "PASS" if r["passed"] else "**FAIL**"
