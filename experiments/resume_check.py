@@ -4,9 +4,11 @@
 
 1. Runs the experiment once without interruption (the reference).
 2. Runs it again into another folder, killing the whole process group (runner and
-   workers) with SIGKILL at a random moment (uniform between 0.3 and 0.9 of the
-   reference's wall time after the start, so that restarts can progress), ``--kills``
-   times, restarting after each kill; the last start runs to the end.
+   workers) with SIGKILL at a random moment after each start (uniform between
+   ``--span``/3 and ``--span`` of the reference's wall time: late enough for a restart
+   to progress; for long experiments choose ``--span`` below ``1/kills`` so that every
+   kill lands before the end), ``--kills`` times, restarting after each kill; the last
+   start runs to the end.
 3. Checks that every restart finished the experiment, that no finished job was computed
    twice (the staging folder's journal lists every finished job once), and that the
    final results equal the reference value for value (run names hold a time stamp and
@@ -39,10 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--kills", type=int, default=5)
     p.add_argument("--seed", type=int, default=0, help="seed of the random kill moments")
+    p.add_argument("--span", type=float, default=0.9,
+                   help="latest kill moment as a share of the reference's wall time")
     p.add_argument("--out", type=Path, default=Path("results/resume-check"))
     args = p.parse_args(argv)
     if args.kills < 1:
         p.error("--kills must be >= 1")
+    if not 0 < args.span <= 1:
+        p.error("--span must be in (0, 1]")
     rng = random.Random(args.seed)
     common = [args.experiment] + (["--quick"] if args.quick else []) + ["--no-figure"]
     ref, test = args.out / "reference", args.out / "killed"
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.kills):
         if test.exists():
             break
-        moment = rng.uniform(0.3, 0.9) * ref_s  # late enough for a restart to progress
+        moment = rng.uniform(args.span / 3, args.span) * ref_s
         proc = subprocess.Popen(_affectlab("run", *common, "--out", str(test), *fresh),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
@@ -85,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    checks = {"finished": done.returncode == 0 and (test / "results.csv").exists()}
+    landed = sum(not k["finished_before_kill"] for k in kills)
+    checks = {"finished": done.returncode == 0 and (test / "results.csv").exists(),
+              "kills_landed": landed, "all_kills_landed": landed == args.kills}
     if checks["finished"]:
         events = [json.loads(x) for x in (test / "journal.jsonl").read_text().splitlines()]
         computed = [s for e in events if e["event"] == "job" for s in e["seeds"]]
@@ -98,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             checks["equal_to_reference"] = True
         except AssertionError:
             checks["equal_to_reference"] = False
-    ok = all(checks.get(k) for k in ("finished", "no_run_recomputed", "equal_to_reference"))
+    ok = all(checks.get(k) for k in ("finished", "all_kills_landed", "no_run_recomputed",
+                                     "equal_to_reference"))
     report = {"experiment": args.experiment, "quick": args.quick, "reference_s": ref_s,
+              "span": args.span,
               "kills": kills, "checks": checks, "passed": ok}
     (args.out / "resume_check.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(checks))
