@@ -267,7 +267,8 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
             dirs[name] = d
             print(f"[reproduce] {suite.name} ({names.index(name) + 1}/{len(names)})",
                   file=sys.stderr, flush=True)
-            run_suite(suite, d, workers=workers, fresh=fresh)
+            made = tuple(v for k, v in dirs.items() if k not in suites)
+            run_suite(suite, d, workers=workers, fresh=fresh, reuse=made)
             runs.append({"name": suite.name, "dir": str(d), "reused": False,
                          "seconds": time.perf_counter() - t0})
             continue

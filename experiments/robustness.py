@@ -12,6 +12,13 @@ Members (intact vs lesioned agents, trained as usual; see :func:`robustness`):
   (food regrows at 2/5 of the rate: a sparser reward of food).
 * ``detour``: ``Detour-v0``, intact vs frustration-lesioned. Shift: ``held-out-layout``
   (``DetourHeldOut-v0``: the way round starts downwards and is longer).
+* ``commons``: the ``social`` experiment's populations (``Commons-v0``, 4 agents, each
+  with its own network; all intact, all social-lesioned, one social-lesioned agent).
+  Shift: ``new-partners``: agent ``i`` of the population of seed ``s`` is put together
+  with the agents ``j != i`` of the populations of seeds ``s + j - i`` (mod the number of
+  seeds): every agent meets partners it never trained with, in the same condition.
+  Base and shifted evaluations use the same random numbers. A finished ``social`` run
+  of the same spec next to the suite (or made earlier by ``reproduce``) is used.
 
 Retention of a run = its shifted evaluation / its base evaluation (survival and
 return for foraging: under abundance everyone survives, and overeating shows only in
@@ -20,7 +27,6 @@ agent as retained); undefined (NaN, left out) where the base is 0. The statistic
 compare every lesion with intact.
 A reward that is only sparser cannot change what a frozen policy does (it does not see
 rewards), so the sparser reward of the catalogue is tested as sparser *food*.
-New partners in ``Commons`` are left to a later version (see the README).
 """
 
 from __future__ import annotations
@@ -43,14 +49,15 @@ WIDTHS = (16, 64, 256)
 QUICK_WIDTHS = (16, 64)
 
 # member kind -> the eval measures whose retention is reported
-MEASURES = {"foraging": ("survival", "episode_return"), "detour": ("success",)}
+MEASURES = {"foraging": ("survival", "episode_return"), "detour": ("success",),
+            "commons": ("survival", "episode_return")}
 
 
 @register_suite("robustness")
 def robustness(quick: bool = False) -> Suite:
     """Are affect agents more robust to shift, and where do emotions misfire?"""
     from affect.ppo import AgentConfig
-    from experiments.catalogue import foraging, loops
+    from experiments.catalogue import foraging, loops, social
 
     members = []
     f = foraging(quick)
@@ -66,7 +73,64 @@ def robustness(quick: bool = False) -> Suite:
         d, name="robustness-detour" + ("-quick" if quick else ""),
         conditions=(Lesion("intact"), Lesion("frustration-lesion", {"frustration": 0.0})),
         shifts=DETOUR_SHIFTS, seeds=8 if quick else 32)))
-    return Suite("robustness-quick" if quick else "robustness", tuple(members), report)
+    members.append(("commons", social(quick)))
+    return Suite("robustness-quick" if quick else "robustness", tuple(members), report,
+                 needs_agents=("commons",))
+
+
+def mix_partners(x: np.ndarray) -> np.ndarray:
+    """``x (S, A, ...)`` (seed, agent) -> mixed populations: ``out[s, i] = x[(s + i) % S,
+    i]`` (population ``s`` takes agent ``i`` from seed ``s + i``)."""
+    x = np.asarray(x)
+    n_seeds, n_agents = x.shape[:2]
+    return np.stack([x[(np.arange(n_seeds) + i) % n_seeds, i] for i in range(n_agents)],
+                    axis=1)
+
+
+def new_partners(run_dir: Path, key_seed: int = 10_000):
+    """Base (home population) and shifted (new partners) evaluations of the trained
+    populations in ``run_dir``, tidy (condition, seed, measure, base, shifted).
+
+    Agent ``i`` of seed index ``s`` meets agents ``j`` of seed indices ``(s + j - i) mod
+    S``: as a group the mixed population is the agents ``i`` of seeds ``s + i``, and every
+    agent plays with strangers. Eval gains are those of the condition (a lesioned agent
+    stays lesioned)."""
+    import jax
+    import pandas as pd
+
+    from affect.lesion import stack_lesions
+    from affect.ppo import independent, make_evaluate
+    from experiments.agents import load_agents
+
+    agents = load_agents(run_dir)
+    static, world_params, affect_params = agents.setup()
+    n_agents, n_seeds = static.world.num_agents, len(agents.seeds)
+    if n_agents < 2 or not independent(static):
+        raise ValueError(f"{run_dir}: new partners need a multi-agent world where every "
+                         "agent has its own network")
+    if n_seeds < 2:
+        raise ValueError(f"{run_dir}: new partners need at least 2 seeds, got {n_seeds}")
+    lesions = stack_lesions(list(agents.spec.conditions), static.module.channel_names)
+    evaluate = make_evaluate(static, world_params, affect_params)
+
+    def one(key, params, lesion):
+        return evaluate(key, params, lesion.per_agent(lesion.eval_gains(), n_agents))
+
+    run = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    keys = jax.numpy.stack([jax.random.fold_in(jax.random.PRNGKey(s), key_seed)
+                            for s in agents.seeds])
+    rows = []
+    for c, cond in enumerate(agents.conditions):
+        home = jax.tree_util.tree_map(lambda x, c=c: x[:, c], agents.params)  # (S, A, ...)
+        mixed = jax.tree_util.tree_map(mix_partners, home)
+        lesion = jax.tree_util.tree_map(lambda x, c=c: x[c], lesions)
+        base, shifted = run(keys, home, lesion), run(keys, mixed, lesion)
+        for m in MEASURES["commons"]:
+            rows.append(pd.DataFrame({
+                "condition": cond, "seed": list(agents.seeds), "measure": m,
+                "base": np.asarray(base[f"eval/{m}"]),
+                "shifted": np.asarray(shifted[f"eval/{m}"])}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def retention_table(dirs: dict[str, Path]):
@@ -76,6 +140,16 @@ def retention_table(dirs: dict[str, Path]):
 
     frames = []
     for label, d in dirs.items():
+        if label == "commons":
+            t = new_partners(Path(d))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t["retention"] = np.where(t["base"] > 0, t["shifted"] / t["base"], np.nan)
+            t.insert(0, "shift", "new-partners")
+            t.insert(0, "width", np.nan)
+            t.insert(0, "member", label)
+            frames.append(t[["member", "width", "shift", "measure", "condition", "seed",
+                             "base", "shifted", "retention"]])
+            continue
         df = pd.read_csv(Path(d) / "results.csv")
         kind = label.split("-w")[0]
         shifts = sorted({x.split("/")[1] for x in df["metric"].unique()
@@ -119,7 +193,7 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
     stats.to_csv(out / "statistics.csv", index=False)
 
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2), constrained_layout=True)
     surv = ret[ret["measure"] != "episode_return"]
     f = surv[surv["member"] == "foraging-w64"]
     sns.barplot(data=f, x="shift", y="retention", hue="condition", ax=axes[0],
@@ -137,6 +211,13 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
                 errorbar=("ci", 95), n_boot=1000, seed=0)
     axes[2].axhline(1, color="k", lw=0.6)
     axes[2].set(title="Detour: success retention", ylabel="shifted / base")
+    cm = ret[ret["member"] == "commons"]
+    if len(cm):
+        sns.barplot(data=cm, x="measure", y="retention", hue="condition", ax=axes[3],
+                    errorbar=("ci", 95), n_boot=1000, seed=0)
+        axes[3].axhline(1, color="k", lw=0.6)
+    axes[3].set(title="Commons: retention with new partners", ylabel="shifted / base",
+                xlabel="")
     fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds, 95% CI)",
                  fontsize=10)
     for ext in ("png", "pdf"):

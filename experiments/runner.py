@@ -112,13 +112,24 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
             fn = jax.jit(jax.vmap(make_session(static, world_params, affect_params, None, onset)))
         else:
             train = make_train(static, world_params, affect_params, _shifts(spec, cfg))
-            fn = jax.jit(jax.vmap(lambda k, p, les: train(k, p, les)[1]))
+
+            def metrics_and_agents(k, p, les):
+                runner, metrics = train(k, p, les)
+                return metrics, runner.params
+
+            fn = jax.jit(jax.vmap(metrics_and_agents))
         _COMPILED[cache_key] = fn.lower(keys, params, lesion_b).compile()
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    metrics = jax.block_until_ready(_COMPILED[cache_key](keys, params, lesion_b))
+    out = jax.block_until_ready(_COMPILED[cache_key](keys, params, lesion_b))
     run_s = time.perf_counter() - t0
-    metrics = {k: np.asarray(v).reshape((n_s, n_c) + np.shape(v)[1:]) for k, v in metrics.items()}
+    metrics, agents = out if spec.trainer != "online" else (out, None)
+    by_run = lambda v: np.asarray(v).reshape((n_s, n_c) + np.shape(v)[1:])  # noqa: E731
+    metrics = {k: by_run(v) for k, v in metrics.items()}
+    if agents is not None:
+        from experiments.agents import flatten_params
+
+        agents = {k: by_run(v) for k, v in flatten_params(agents).items()}
     steps = None
     if spec.trainer == "online":
         from experiments.analyses import analyse_sessions
@@ -128,6 +139,7 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         "steps": steps,
         "seeds": list(seeds),
         "metrics": metrics,
+        "agents": agents,
         "compile_s": compile_s,
         "run_s": run_s,
         "device": str(jax.devices()[0]),
@@ -255,6 +267,7 @@ def _save_job(job_dir: Path, result: dict[str, Any]) -> None:
         "seeds-" + "-".join(f"{s:05d}" for s in result["seeds"][:1]) + f"-n{len(result['seeds'])}"
     )
     arrays = {f"m::{k}": v for k, v in result["metrics"].items()}
+    arrays.update({f"p::{k}": v for k, v in (result.get("agents") or {}).items()})
     arrays["seeds"] = np.asarray(result["seeds"])
     if result.get("steps") is not None:
         arrays["steps"] = np.asarray(result["steps"])
@@ -276,6 +289,7 @@ def _load_job(path: Path) -> dict[str, Any]:
             "seeds": [int(s) for s in z["seeds"]],
             "steps": z["steps"] if "steps" in z.files else None,
             "metrics": {k[3:]: z[k] for k in z.files if k.startswith("m::")},
+            "agents": {k[3:]: z[k] for k in z.files if k.startswith("p::")} or None,
             "compile_s": float(z["compile_s"]),
             "run_s": float(z["run_s"]),
             "device": str(z["device"]),
@@ -605,6 +619,10 @@ def run_experiment(
         df = tidy(spec, results, state.stamp)
         df.to_csv(stage / "results.csv.tmp", index=False)
         os.replace(stage / "results.csv.tmp", stage / "results.csv")
+        if all(r.get("agents") for r in results):
+            from experiments.agents import write_agents
+
+            write_agents(stage / "agents.npz", spec, results)
         events = journal.read()
         manifest = {
             "experiment": spec.name,

@@ -30,11 +30,14 @@ class Suite:
         members: ``(label, spec)`` pairs; labels name the members' sub-folders.
         report: ``report(out_dir, {label: member_dir}) -> claims`` (writes
             statistics.csv, claims.csv and the figure).
+        needs_agents: labels of members whose trained agents (``agents.npz``) the report
+            reads.
     """
 
     name: str
     members: tuple[tuple[str, ExperimentSpec], ...]
     report: Callable[[Path, dict[str, Path]], list]
+    needs_agents: tuple[str, ...] = ()
 
     def validate(self) -> Suite:
         labels = [label for label, _ in self.members]
@@ -67,8 +70,14 @@ def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> boo
 
 
 def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: bool = False,
-              progress: bool = True) -> Path:
-    """Run every member of ``suite`` (validated first) and write the suite's report."""
+              progress: bool = True, reuse: tuple[Path, ...] = ()) -> Path:
+    """Run every member of ``suite`` (validated first) and write the suite's report.
+
+    A member is not run again where a finished run of the very same spec exists: in its
+    own folder ``OUT/<label>``, in one of the ``reuse`` folders (runs made earlier by the
+    caller, e.g. ``reproduce``; used even with ``fresh``), or, unless ``fresh``, in
+    ``OUT/../<spec name>`` (a catalogued experiment run next to the suite).
+    """
     from experiments.runner import check_out_dir, run_experiment
 
     suite.validate()
@@ -78,16 +87,26 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     for i, (label, spec) in enumerate(suite.members):
         d = out / label
         dirs[label] = d
-        if not fresh and finished_run(d, spec):
+        needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
+        if not fresh and finished_run(d, spec, needs):
             print(f"[{suite.name}] {label}: finished run found, not rerun", file=sys.stderr)
+            continue
+        elsewhere = [Path(r) for r in reuse] + ([] if fresh else [out.parent / spec.name])
+        found = next((r for r in elsewhere if finished_run(r, spec, needs)), None)
+        if found is not None:
+            dirs[label] = found
+            print(f"[{suite.name}] {label}: the finished run of the same spec in {found} "
+                  "is used, not rerun", file=sys.stderr)
             continue
         print(f"[{suite.name}] member {i + 1}/{len(suite.members)}: {label}", file=sys.stderr,
               flush=True)
         run_experiment(spec, d, workers=workers, figures=False, progress=progress,
                        fresh=fresh)
+    out.mkdir(parents=True, exist_ok=True)
     claims = suite.report(out, dirs)
     manifest = {"suite": suite.name, "members": {label: spec.to_dict()
                                                  for label, spec in suite.members},
+                "member_dirs": {label: str(d) for label, d in dirs.items()},
                 "total_s": time.perf_counter() - t0,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -13,7 +13,7 @@ from affect import Lesion
 from affect.ppo import AgentConfig
 from experiments import runner as runner_mod
 from experiments.cli import main
-from experiments.runner import RunnerError, run_experiment
+from experiments.runner import RunnerError, run_experiment, run_job
 from experiments.spec import ExperimentSpec, SpecError
 from experiments.stats import bootstrap_ci, bootstrap_diff_ci
 
@@ -124,6 +124,32 @@ def test_worker_processes_give_the_same_numbers(tmp_path, tiny_results):
     a = pd.read_csv(tiny_results / "results.csv").drop(columns="run")
     b = pd.read_csv(out / "results.csv").drop(columns="run")
     pd.testing.assert_frame_equal(a, b)
+    with np.load(tiny_results / "agents.npz") as za, np.load(out / "agents.npz") as zb:
+        assert za.files == zb.files
+        for k in za.files:
+            np.testing.assert_array_equal(za[k], zb[k])
+
+
+def test_saved_agents_are_the_jobs_final_parameters(tiny_results):
+    from experiments.agents import flatten_params, load_agents
+
+    agents = load_agents(tiny_results)
+    assert agents.seeds == (0, 1) and agents.conditions == ("intact", "hunger-lesion")
+    job = run_job(tiny_spec().validate(), [0, 1])  # the same training, the same end
+    flat = flatten_params(agents.params)
+    assert flat.keys() == job["agents"].keys()
+    for name, leaf in flat.items():
+        assert leaf.shape[:2] == (2, 2)
+        np.testing.assert_array_equal(leaf, job["agents"][name])
+    # training moved the parameters, differently per condition
+    assert any(not np.array_equal(v[0, 0], v[0, 1]) for v in flat.values())
+    one = flatten_params(agents.run(seed=1, condition="hunger-lesion"))
+    for name, leaf in one.items():
+        np.testing.assert_array_equal(leaf, flat[name][1, 1])
+    with pytest.raises(KeyError, match="seed 7"):
+        agents.run(seed=7, condition="intact")
+    with pytest.raises(KeyError, match="condition 'x'"):
+        agents.run(seed=0, condition="x")
 
 
 def test_rerun_replaces_the_output(tmp_path):

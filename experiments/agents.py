@@ -1,0 +1,118 @@
+"""Trained agents: the final network parameters of every run, saved next to the results.
+
+The runner writes ``agents.npz`` into the output folder of every PPO experiment: one
+array per parameter, named by its path in the parameter tree (``params/Dense_0/kernel``),
+with leading axes ``(seeds, conditions)`` (then ``agents`` where every agent of a
+multi-agent world has its own network), plus ``seeds`` and ``conditions``.
+
+    from experiments.agents import load_agents
+
+    agents = load_agents("results/social-quick")
+    params = agents.run(seed=3, condition="intact")   # one run's parameters
+    static, world_params, affect_params = agents.setup()  # what they were trained in
+
+The parameters plug into :func:`affect.ppo.policy_value` and
+:func:`affect.ppo.make_evaluate` with the static setup of the spec they were trained
+under (the spec is read from the folder's manifest).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.spec import ExperimentSpec
+
+SEP = "/"
+
+
+def flatten_params(tree) -> dict[str, Any]:
+    """A parameter tree (nested dicts) as ``{"a/b/c": leaf}``."""
+    from flax.core import unfreeze
+    from flax.traverse_util import flatten_dict
+
+    return flatten_dict(unfreeze(tree), sep=SEP)
+
+
+def unflatten_params(flat: dict[str, Any]) -> dict:
+    """The inverse of :func:`flatten_params`."""
+    from flax.traverse_util import unflatten_dict
+
+    return unflatten_dict(flat, sep=SEP)
+
+
+def write_agents(path: Path, spec: ExperimentSpec, results: list[dict[str, Any]]) -> None:
+    """Write the jobs' final parameters, in seed order, atomically to ``path``."""
+    results = sorted(results, key=lambda r: r["seeds"][0])
+    names = results[0]["agents"].keys()
+    arrays = {f"p::{k}": np.concatenate([r["agents"][k] for r in results]) for k in names}
+    arrays["seeds"] = np.asarray([s for r in results for s in r["seeds"]])
+    arrays["conditions"] = np.asarray([c.name for c in spec.conditions])
+    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".npz.tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Agents:
+    """The trained agents of one finished run folder."""
+
+    spec: ExperimentSpec
+    seeds: tuple[int, ...]
+    conditions: tuple[str, ...]
+    params: dict  # parameter tree, leaves (seeds, conditions, ...)
+
+    def index(self, seed: int, condition: str) -> tuple[int, int]:
+        if seed not in self.seeds:
+            raise KeyError(f"seed {seed} is not in this run (seeds: {list(self.seeds)})")
+        if condition not in self.conditions:
+            raise KeyError(f"condition {condition!r} is not in this run "
+                           f"(conditions: {list(self.conditions)})")
+        return self.seeds.index(seed), self.conditions.index(condition)
+
+    def run(self, seed: int, condition: str) -> dict:
+        """One run's parameters (what ``train`` ended with for this seed and condition)."""
+        s, c = self.index(seed, condition)
+        return _map(lambda x: x[s, c], self.params)
+
+    def setup(self):
+        """``(static, world_params, affect_params)`` of the spec the agents were trained
+        under, for :func:`affect.ppo.make_evaluate` and :func:`affect.ppo.policy_value`."""
+        from affect.ppo import make_static
+        from worlds.registry import make
+
+        world, world_params = make(self.spec.world)
+        world_params = world_params.replace(**self.spec.world_params)
+        static = make_static(world, self.spec.agent_config())
+        return static, world_params, static.module.default_params()
+
+
+def _map(fn, tree):
+    import jax
+
+    return jax.tree_util.tree_map(fn, tree)
+
+
+def load_agents(run_dir: str | Path) -> Agents:
+    """The agents of a finished run folder (``agents.npz`` and ``manifest.json``)."""
+    run_dir = Path(run_dir)
+    path = run_dir / "agents.npz"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: trained agents are saved by PPO experiments run with "
+            "this version of affectlab (rerun the experiment to get them)")
+    spec = ExperimentSpec.from_dict(json.loads((run_dir / "manifest.json").read_text())["spec"])
+    with np.load(path) as z:
+        flat = {k[3:]: z[k] for k in z.files if k.startswith("p::")}
+        seeds = tuple(int(s) for s in z["seeds"])
+        conditions = tuple(str(c) for c in z["conditions"])
+    return Agents(spec, seeds, conditions, unflatten_params(flat))
