@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +52,9 @@ def write_agents(path: Path, spec: ExperimentSpec, results: list[dict[str, Any]]
     arrays = {f"p::{k}": np.concatenate([r["agents"][k] for r in results]) for k in names}
     arrays["seeds"] = np.asarray([s for r in results for s in r["seeds"]])
     arrays["conditions"] = np.asarray([c.name for c in spec.conditions])
-    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from experiments.runner import atomic_savez
+
+    atomic_savez(path, arrays)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -274,12 +274,18 @@ def _save_job(job_dir: Path, result: dict[str, Any]) -> None:
     arrays["compile_s"] = np.asarray(result["compile_s"])
     arrays["run_s"] = np.asarray(result["run_s"])
     arrays["device"] = np.asarray(result["device"])
-    fd, tmp = tempfile.mkstemp(dir=job_dir, suffix=".npz.tmp")
+    atomic_savez(job_dir / f"{name}.npz", arrays)
+
+
+def atomic_savez(path: Path, arrays: dict[str, Any]) -> None:
+    """``np.savez`` to a temporary file in the same folder, flushed to disk, then renamed
+    to ``path``: a reader (or a restart after a crash) sees the whole file or none."""
+    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, suffix=".npz.tmp")
     with os.fdopen(fd, "wb") as f:
         np.savez(f, **arrays)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, job_dir / f"{name}.npz")
+    os.replace(tmp, path)
 
 
 def _load_job(path: Path) -> dict[str, Any]:
