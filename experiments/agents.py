@@ -10,6 +10,10 @@ multi-agent world has its own network), plus ``seeds`` and ``conditions``.
     agents = load_agents("results/social-quick")
     params = agents.run(seed=3, condition="intact")   # one run's parameters
     static, world_params, affect_params = agents.setup()  # what they were trained in
+    agent = agents.agent(seed=3, condition="intact")  # an affect.agent.Agent
+
+    from affect.agent import evaluate_agent
+    evaluate_agent(agent, "Commons-v0")
 
 The parameters plug into :func:`affect.ppo.policy_value` and
 :func:`affect.ppo.make_evaluate` with the static setup of the spec they were trained
@@ -78,6 +82,16 @@ class Agents:
         """One run's parameters (what ``train`` ended with for this seed and condition)."""
         s, c = self.index(seed, condition)
         return _map(lambda x: x[s, c], self.params)
+
+    def agent(self, seed: int, condition: str):
+        """One run's agent as an :class:`affect.agent.Agent` (for ``evaluate_agent``,
+        ``save_agent``, or your own world of the same observation size)."""
+        from affect.agent import Agent
+
+        static, _, affect_params = self.setup()
+        return Agent(self.spec.agent_config(), int(np.prod(static.world.obs_shape)),
+                     static.world.num_actions, self.run(seed, condition), affect_params,
+                     f"{self.spec.world} ({self.spec.name}, seed {seed}, {condition})")
 
     def setup(self):
         """``(static, world_params, affect_params)`` of the spec the agents were trained

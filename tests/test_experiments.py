@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,6 +147,13 @@ def test_saved_agents_are_the_jobs_final_parameters(tiny_results):
     one = flatten_params(agents.run(seed=1, condition="hunger-lesion"))
     for name, leaf in one.items():
         np.testing.assert_array_equal(leaf, flat[name][1, 1])
+    agent = agents.agent(seed=1, condition="hunger-lesion")  # an affect.agent.Agent
+    from worlds.registry import make
+
+    agent.check_world(make("Foraging-v0")[0])
+    for a, b in zip(jax.tree_util.tree_leaves(agent.params),
+                    jax.tree_util.tree_leaves(agents.run(1, "hunger-lesion")), strict=True):
+        np.testing.assert_array_equal(a, b)
     with pytest.raises(KeyError, match="seed 7"):
         agents.run(seed=7, condition="intact")
     with pytest.raises(KeyError, match="condition 'x'"):
