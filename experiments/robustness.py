@@ -203,6 +203,7 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
     fw = surv[surv["member"].str.startswith("foraging")].groupby(
         ["width", "condition", "seed"], as_index=False)["retention"].mean()
     sns.lineplot(data=fw, x="width", y="retention", hue="condition", marker="o", ax=axes[1],
+                 hue_order=list(dict.fromkeys(f["condition"])),
                  errorbar=("ci", 95), n_boot=1000, seed=0)
     axes[1].set(xscale="log", title="Complexity vs robustness: mean retention over shifts",
                 xlabel="value-network width", ylabel="shifted / base survival")
