@@ -81,7 +81,9 @@ class Agents:
     def run(self, seed: int, condition: str) -> dict:
         """One run's parameters (what ``train`` ended with for this seed and condition)."""
         s, c = self.index(seed, condition)
-        return _map(lambda x: x[s, c], self.params)
+        import jax
+
+        return jax.tree_util.tree_map(lambda x: x[s, c], self.params)
 
     def agent(self, seed: int, condition: str):
         """One run's agent as an :class:`affect.agent.Agent` (for ``evaluate_agent``,
@@ -97,18 +99,10 @@ class Agents:
         """``(static, world_params, affect_params)`` of the spec the agents were trained
         under, for :func:`affect.ppo.make_evaluate` and :func:`affect.ppo.policy_value`."""
         from affect.ppo import make_static
-        from worlds.registry import make
 
-        world, world_params = make(self.spec.world)
-        world_params = world_params.replace(**self.spec.world_params)
+        world, world_params = self.spec.make_world()
         static = make_static(world, self.spec.agent_config())
         return static, world_params, static.module.default_params()
-
-
-def _map(fn, tree):
-    import jax
-
-    return jax.tree_util.tree_map(fn, tree)
 
 
 def load_agents(run_dir: str | Path) -> Agents:

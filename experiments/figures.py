@@ -170,3 +170,12 @@ def statistics_table(df):
     sub = df[df["metric"].isin(SUMMARY_MEASURES.values())]
     per_run = sub.groupby(["condition", "seed", "metric"], sort=False)["value"].mean()
     return statistics(per_run.reset_index(), measures)
+
+
+def save_figure(fig, folder: Path, dpi: int = 150) -> None:
+    """Write ``figure.png`` and ``figure.pdf`` into ``folder`` and close ``fig``."""
+    import matplotlib.pyplot as plt
+
+    for ext in ("png", "pdf"):
+        fig.savefig(Path(folder) / f"figure.{ext}", dpi=dpi)
+    plt.close(fig)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.figures import save_figure
 from experiments.report import format_claims, statistics, values
 from experiments.stats import bootstrap_ci, bootstrap_two_sample, diff_of_means
 
@@ -176,7 +177,5 @@ def draw(results_dir) -> list:
     fig.suptitle("IowaGambling-v0: means over participants, 95% bootstrap CIs "
                  "(the frustration lesion equals the full lesion here: a sated participant "
                  "feels no hunger)", fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(results_dir / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, results_dir)
     return claims

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from experiments.figures import save_figure
 from experiments.report import format_claims, late_means, statistics, values
 from experiments.stats import bootstrap_two_sample, diff_of_means, permutation_test
 
@@ -84,7 +85,5 @@ def draw(results_dir) -> list:
     n_seeds = df["seed"].nunique()
     fig.suptitle(f"Detour-v0: {n_seeds} seeds per condition, 95% bootstrap intervals",
                  fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(results_dir / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, results_dir)
     return claims

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from affect.lesion import Lesion
+from experiments.figures import save_figure
 from experiments.suites import Suite, per_run, register_suite
 
 GAINS = (0.0, 0.25, 0.5, 0.75)
@@ -206,7 +207,5 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
         ax.legend(fontsize=7)
     fig.suptitle("Lesion matrix: every channel x every task (harm > 0: the lesion made the "
                  "task worse)", fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(out / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out)
     return []  # findings, not claims: dissociations.txt; claims.toml checks them

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from experiments.figures import save_figure
 from experiments.report import format_claims, statistics, values
 from experiments.stats import bootstrap_ci, bootstrap_two_sample, diff_of_means, ratio_of_means
 
@@ -115,7 +116,5 @@ def draw(results_dir) -> list:
         "Choice-v0, test phase: bars are means over seeds, whiskers 95% bootstrap CIs",
         fontsize=10,
     )
-    for ext in ("png", "pdf"):
-        fig.savefig(results_dir / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, results_dir)
     return claims

@@ -223,29 +223,12 @@ def replace_section(text: str, section: str) -> str:
     return f"{head}{BEGIN}\n{section}\n{END}{tail}"
 
 
-def _finished(out: Path, spec) -> bool:
-    """Whether ``out`` holds a finished run of ``spec``."""
-    from experiments.runner import _fingerprint
-
-    try:
-        manifest = json.loads((out / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    from experiments.spec import ExperimentSpec
-
-    try:
-        old = ExperimentSpec.from_dict(manifest["spec"])
-    except (KeyError, ValueError, TypeError):
-        return False
-    return _fingerprint(old) == _fingerprint(spec) and (out / "statistics.csv").is_file()
-
-
 def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CLAIMS_FILE,
               readme: str | Path | None = None, only: list[str] | None = None,
               fresh: bool = False, workers: int | None = None) -> int:
     from experiments.catalogue import EXPERIMENTS
     from experiments.runner import run_experiment
-    from experiments.suites import all_suites, run_suite
+    from experiments.suites import all_suites, finished_run, run_suite
 
     suites = all_suites()
     claims = load_claims(claims_file)
@@ -275,7 +258,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         spec = EXPERIMENTS[name](quick).validate()
         d = out / spec.name
         dirs[name] = d
-        reused = not fresh and _finished(d, spec)
+        reused = not fresh and finished_run(d, spec, needs=("statistics.csv",))
         if reused:
             print(f"[reproduce] {spec.name}: finished run found in {d}, not rerun",
                   file=sys.stderr)

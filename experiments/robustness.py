@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from affect.lesion import Lesion
+from experiments.figures import save_figure
 from experiments.suites import Suite, per_run, register_suite
 
 FORAGING_SHIFTS = {
@@ -221,7 +222,5 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
                 xlabel="")
     fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds, 95% CI)",
                  fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(out / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out)
     return []

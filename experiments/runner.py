@@ -69,10 +69,8 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     from affect.lesion import stack_lesions
     from affect.networks import init_params
     from affect.ppo import init_agent_params, input_dim, make_static, make_train
-    from worlds.registry import make
 
-    world, world_params = make(spec.world)
-    world_params = world_params.replace(**spec.world_params)
+    world, world_params = spec.make_world()
     cfg = spec.agent_config()
     if spec.trainer == "online":  # one world per run; batch fields do not apply
         cfg = dataclasses.replace(cfg, num_envs=1, num_steps=1, num_minibatches=1)

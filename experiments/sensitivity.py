@@ -24,6 +24,7 @@ import dataclasses
 from pathlib import Path
 
 from affect.lesion import Lesion
+from experiments.figures import save_figure
 from experiments.suites import Suite, per_run, register_suite
 
 DEFAULT_LR = 2.5e-3
@@ -128,7 +129,5 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
         ax.legend(fontsize=7)
     fig.suptitle("Sensitivity on Foraging-v0: mean survival over training (95% CI over "
                  "seeds; diverged runs count as 0)", fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(out / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, out)
     return []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from experiments.figures import save_figure
 from experiments.report import _in_condition_order, format_claims, late_means, statistics, values
 from experiments.stats import bootstrap_ci, bootstrap_two_sample, diff_of_means
 
@@ -121,7 +122,5 @@ def draw(results_dir) -> list:
     axes[4].legend(fontsize=7, title="")
     n_seeds = df["seed"].nunique()
     fig.suptitle(f"Commons-v0: means over {n_seeds} seeds, 95% bootstrap bands", fontsize=10)
-    for ext in ("png", "pdf"):
-        fig.savefig(results_dir / f"figure.{ext}", dpi=150)
-    plt.close(fig)
+    save_figure(fig, results_dir)
     return claims

@@ -100,6 +100,13 @@ class ExperimentSpec:
     def agent_config(self) -> AgentConfig:
         return dataclasses.replace(self.agent, total_steps=self.total_steps)
 
+    def make_world(self):
+        """``(world, world_params)``: the spec's world with its parameter overrides."""
+        from worlds.registry import make
+
+        world, params = make(self.world)
+        return world, params.replace(**self.world_params)
+
     def seed_list(self) -> list[int]:
         return list(range(self.seed_offset, self.seed_offset + self.seeds))
 
