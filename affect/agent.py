@@ -34,10 +34,24 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
+from affect import host
 from affect.channels import get_channel
-from affect.lesion import Lesion
+from affect.evaluate import make_evaluate
+from affect.host import make_host_train
+from affect.lesion import Lesion, stack_lesions
 from affect.networks import init_params
-from affect.ppo import AgentConfig, input_dim, make_static, policy_value
+from affect.policy import (
+    AgentConfig,
+    init_agent_params,
+    input_dim,
+    make_static,
+    observe,
+    policy_value,
+)
+from affect.ppo import make_train
+from affect.storage import atomic_write_bytes, versions
+from worlds.base import World
+from worlds.registry import make
 from worlds.signals import Signals
 
 FORMAT = "affectlab-agent/1"
@@ -58,6 +72,7 @@ class Agent:
 
     @property
     def channels(self) -> tuple[str, ...]:
+        """The affect channels the agent feels, in order."""
         return tuple(self.config.affect_channels)
 
     def check_world(self, world) -> None:
@@ -77,6 +92,7 @@ class Agent:
             )
 
     def static(self, world):
+        """The static setup (world shapes, network, module) the agent acts with."""
         self.check_world(world)
         return make_static(world, self.config)
 
@@ -103,8 +119,6 @@ class Agent:
 
 def _shape_world(agent: Agent):
     """A stand-in world with the agent's shapes (for building its networks)."""
-    from worlds.base import World
-
     class _Shapes(World):
         num_agents = 1
         obs_shape = (agent.obs_dim,)
@@ -117,8 +131,6 @@ def _shape_world(agent: Agent):
 
 
 def _act(agent: Agent, key, obs, signals, lesion: Lesion):
-    from affect.ppo import observe
-
     if agent._static is None:
         agent._static = make_static(_shape_world(agent), agent.config)
     static = agent._static
@@ -129,8 +141,6 @@ def _act(agent: Agent, key, obs, signals, lesion: Lesion):
 
 
 def _resolve(world):
-    from worlds.registry import make
-
     if isinstance(world, str):
         return world, *make(world)
     return world.name, world, world.default_params()
@@ -144,8 +154,6 @@ def train_agent(
     ``metrics`` has the runner's layout for one run: arrays ``(num_updates,)`` and
     ``eval/*`` scalars.
     """
-    from affect.lesion import stack_lesions
-
     name, world, world_params = _resolve(world)
     config = config or AgentConfig()
     config.validate()
@@ -156,18 +164,12 @@ def train_agent(
         lambda x: x[0], stack_lesions([lesion], static.module.channel_names)
     )
     k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))
-    from affect.ppo import init_agent_params
-
     init = partial(init_params, static.network, input_dim=input_dim(static))
     net = init_agent_params(static, init, k_init)
     if getattr(world, "host", False):
-        from affect.host import make_host_train
-
         train = make_host_train(static, world_params, affect_params)
         params, metrics = train(k_train, net, data)
     else:
-        from affect.ppo import make_train
-
         runner, metrics = jax.jit(make_train(static, world_params, affect_params))(
             k_train, net, data
         )
@@ -194,18 +196,11 @@ def evaluate_agent(agent: Agent, world, lesion: Lesion | None = None, seed: int 
     gains = (lesion or Lesion("intact")).to_data(static.module.channel_names).eval_gains()
     key = jax.random.PRNGKey(seed)
     if getattr(world, "host", False):
-        from functools import partial
-
-        from affect import host
-        from affect.ppo import observe
-
-        act = jax.jit(partial(host._act, static))
-        feel = jax.jit(partial(host._feel, static, agent.affect_params))
+        act = jax.jit(partial(host.policy_step, static))
+        feel = jax.jit(partial(host.feel_step, static, agent.affect_params))
         obs_fn = jax.jit(partial(observe, static, agent.affect_params))
         return host.evaluate(static, world, agent.affect_params, act, feel, obs_fn, key,
                              agent.params, jnp.asarray(gains))
-    from affect.ppo import make_evaluate
-
     out = jax.jit(make_evaluate(static, world_params, agent.affect_params))(
         key, agent.params, gains
     )
@@ -217,8 +212,6 @@ def evaluate_agent(agent: Agent, world, lesion: Lesion | None = None, seed: int 
 # ----------------------------------------------------------------------------------------
 def save_agent(agent: Agent, path) -> Path:
     """Write ``agent.json`` and ``params.msgpack`` into the folder ``path``."""
-    from experiments.runner import versions
-
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"save_agent: {path} exists and is not a folder")
@@ -239,8 +232,8 @@ def save_agent(agent: Agent, path) -> Path:
     if agent.affect_state is not None:
         blob["affect_state"] = agent.affect_state
     data = serialization.msgpack_serialize(serialization.to_state_dict(blob))
-    _atomic_write(path / "params.msgpack", data)
-    _atomic_write(path / "agent.json", json.dumps(meta, indent=2).encode())
+    atomic_write_bytes(path / "params.msgpack", data)
+    atomic_write_bytes(path / "agent.json", json.dumps(meta, indent=2).encode())
     return path
 
 
@@ -291,8 +284,3 @@ def _jsonable(d: dict) -> dict:
 def _from_json(d: dict) -> dict:
     return {k: jnp.asarray(v, jnp.float32) if isinstance(v, list) else v for k, v in d.items()}
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

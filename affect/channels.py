@@ -47,6 +47,7 @@ class LearningSignals:
 
     @classmethod
     def zeros(cls) -> LearningSignals:
+        """All-zero learning signals for ``num_agents`` agents (before the first update)."""
         z = jnp.zeros((), jnp.float32)
         return cls(reward=z, td_error=z)
 

@@ -37,6 +37,8 @@ from affect.channels import Channel, ChannelOutput, LearningSignals, register_ch
 
 @struct.dataclass
 class FrustrationParams:
+    """Parameters of the frustration channel (see the module docstring for each field's role)."""
+
     rest_urgency: float = 0.3  # urgency felt at zero frustration (time is a cost)
     decay: float = 0.8  # retention of the frustration level per step
     miss_weight: float = 1.0  # stall from a missed deadline
@@ -55,6 +57,7 @@ def stall(params: FrustrationParams, signals, learning: LearningSignals) -> jnp.
 
 
 def init(params: FrustrationParams) -> jnp.ndarray:
+    """The channel's state before the first step: no frustration, no tags."""
     del params
     return jnp.zeros((), jnp.float32)
 

@@ -24,29 +24,23 @@ import numpy as np
 
 from affect.channels import LearningSignals
 from affect.lesion import LesionData
+from affect.measures import rollout_metrics
 from affect.module import reset_where
-from affect.ppo import (
-    RunnerState,
-    Static,
-    _setpoint,
-    advantages,
-    make_transition,
-    observe,
-    policy_value,
-    rollout_metrics,
-    update,
-)
+from affect.policy import Static, observe, policy_value, setpoint_of
+from affect.ppo import RunnerState, advantages, make_transition, update
 from worlds.gymnasium_world import GymStep
 
 
-def _act(static: Static, params, obs, aff, key):
+def policy_step(static: Static, params, obs, aff, key):
+    """Sample actions ``(N,)`` and return them with their log-probabilities, values and
+    temperatures (host rollouts)."""
     logits, temperature, value = policy_value(static, params, obs, aff)
     action = jax.random.categorical(key, logits)
     log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
     return action, log_prob, value, temperature
 
 
-def _feel(static: Static, affect_params, gains, aff_state, signals, learning, fresh_sig, done):
+def feel_step(static: Static, affect_params, gains, aff_state, signals, learning, fresh_sig, done):
     """Affect of the step just taken, and of the fresh bodies where an episode ended."""
     module = static.module
     aff_state, aff_tr = jax.vmap(module.step, (None, 0, 0, 0, None))(
@@ -112,9 +106,9 @@ def make_host_train(static: Static, world_params, affect_params):
     world, cfg = static.world, static.config
     if not getattr(world, "host", False):
         raise TypeError(f"{world.name} is a JAX world: train it with affect.ppo.make_train")
-    setpoint = _setpoint(affect_params)
-    act = jax.jit(partial(_act, static))
-    feel = jax.jit(partial(_feel, static, affect_params))
+    setpoint = setpoint_of(affect_params)
+    act = jax.jit(partial(policy_step, static))
+    feel = jax.jit(partial(feel_step, static, affect_params))
     observe_j = jax.jit(partial(observe, static, affect_params))
     learn = jax.jit(partial(_learn, static, setpoint))
     n = cfg.num_envs
@@ -205,7 +199,7 @@ def evaluate(static, world, affect_params, act, feel, observe_j, key, params, ga
     """One episode in each of ``eval_envs`` environments with frozen parameters: the same
     ``eval/*`` measures as :func:`affect.ppo.make_evaluate`."""
     n = static.config.eval_envs
-    setpoint = _setpoint(affect_params)
+    setpoint = setpoint_of(affect_params)
     key, k_env = jax.random.split(key)
     env = _Env(world, n, int(jax.random.randint(k_env, (), 0, 2**31 - 1)))
     try:

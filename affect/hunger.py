@@ -38,6 +38,9 @@ from affect.channels import Channel, ChannelOutput, LearningSignals, register_ch
 
 @struct.dataclass
 class HungerParams:
+    """Parameters of the hunger channel: the set-point and shape of the homeostatic drive (see
+    the module docstring)."""
+
     setpoint: float = 1.0  # h*: full energy (a drive evolved under scarcity)
     n: float = 4.0  # Keramati & Gutkin's n (> m > 1)
     m: float = 2.0  # Keramati & Gutkin's m
@@ -60,6 +63,7 @@ def drive_reduction(
 
 
 def init(params: HungerParams) -> tuple:
+    """The channel's state before the first step."""
     del params
     return ()
 

@@ -157,6 +157,8 @@ class Lesion:
         return gains
 
     def to_data(self, channel_names: tuple[str, ...]) -> LesionData:
+        """This lesion as :class:`LesionData` (gain arrays over ``channels``), ready to stack and
+        vmap."""
         self.check_agents(MAX_AGENTS)
         carries = np.ones(MAX_AGENTS, bool)
         if self.agents is not None:

@@ -64,6 +64,7 @@ class AffectModule:
         return f"AffectModule(channels={self.channel_names})"
 
     def default_params(self) -> dict[str, Any]:
+        """Every channel's default parameters, ``{channel name: params}``."""
         return {c.name: c.default_params() for c in self.channels}
 
     def init(self, params: dict[str, Any]) -> tuple:

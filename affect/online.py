@@ -46,6 +46,7 @@ the learned networks and tags stay.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -56,11 +57,14 @@ from affect.channels import LearningSignals
 from affect.deliberation import DeliberationParams, deliberate, instant, update_markers
 from affect.lesion import LesionData
 from affect.module import AffectOutput, marker_bias, reset_where
-from affect.ppo import Static, network_input
+from affect.policy import Static, network_input
 
 
 @struct.dataclass
 class OnlineState:
+    """What an online session carries from one trial to the next (network, optimiser, affect and
+    world state)."""
+
     params: object
     opt_state: object
     env_state: object
@@ -75,6 +79,7 @@ class OnlineState:
 
 
 def online_optimizer(config):
+    """The optimiser of online sessions (one update per step)."""
     return optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm),
         optax.adam(config.online_learning_rate, eps=1e-5),
@@ -111,13 +116,22 @@ def _offered_spread(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
     return jnp.where(mask, x, -jnp.inf).max() - jnp.where(mask, x, jnp.inf).min()
 
 
-def online_step(
-    static: Static, optimizer, world_params, affect_params, delib, onset, gains, state, t
-):
-    """Decide, act, feel and learn for one step. Returns ``(state, log)``."""
-    world, module, cfg = static.world, static.module, static.config
-    gains_t = jnp.where(t < onset, gains[0], gains[1])
-    key, k_dec, k_env = jax.random.split(state.key, 3)
+class Decision(NamedTuple):
+    """One decision of an online step and what it was made from (one agent)."""
+
+    dec: Any  # the decision process's output (action, ticks, timed_out)
+    q: jnp.ndarray  # (A,) action values
+    prefs: jnp.ndarray  # (A,) values in reward-spread units, tempered
+    bias: jnp.ndarray  # (A,) marker bias in the same units
+    scale: jnp.ndarray  # () the reward spread the values are read in
+    mask: jnp.ndarray  # (A,) bool, options on offer
+    chosen: jnp.ndarray  # () bool, a response was given
+    act: jnp.ndarray  # the world action ((1,) or (1, 2) for a timed world)
+
+
+def decide(static: Static, world_params, delib, gains_t, state, key) -> Decision:
+    """Read the values, bias them by the markers and decide (deliberately or at once)."""
+    world, cfg = static.world, static.config
     mask = world.action_mask(state.env_state, world_params)[0]
     q, _ = static.network.apply(state.params, network_input(state.obs, state.aff.feelings))
     # values in units of the reward spread (range adaptation), tempered by affect
@@ -126,34 +140,28 @@ def online_step(
     prefs = q / (scale * temperature)
     bias = marker_bias(state.markers, gains_t) / scale
     if cfg.decision == "deliberate":
-        dec = deliberate(k_dec, prefs, mask, bias, state.aff.urgency, delib, cfg.max_ticks)
+        dec = deliberate(key, prefs, mask, bias, state.aff.urgency, delib, cfg.max_ticks)
     else:
-        dec = instant(k_dec, prefs + delib.marker_weight * bias, mask)
+        dec = instant(key, prefs + delib.marker_weight * bias, mask)
     if world.timed:  # a timeout is no response
         chosen = ~dec.timed_out
         act = jnp.stack([jnp.where(chosen, dec.action, world.num_actions), dec.ticks])[None]
     else:
         chosen = jnp.ones((), bool)
         act = dec.action[None]
-    obs, env_state, reward, term, _, info = world.step(k_env, state.env_state, act, world_params)
-    reward, term, done = reward[0], term[0], info["done"]
-    sig = _one(info["signals"])
-    learning = LearningSignals(reward=reward, td_error=state.td_prev)
-    aff_state, aff_tr = module.step(affect_params, state.aff_state, sig, learning, gains_t)
+    return Decision(dec, q, prefs, bias, scale, mask, chosen, act)
+
+
+def learn(static: Static, optimizer, state, d: Decision, reward, term, aff_tr, final_obs):
+    """One TD step (average-reward, differential) on the step just taken: returns
+    ``(params, opt_state, delta, delta_q, avg_reward, reward_var)``."""
+    cfg = static.config
     # bootstrap target (no gradient through it), then one Adam step
-    _, u_next = static.network.apply(
-        state.params, network_input(info["final_observation"][0], aff_tr.feelings)
-    )
+    _, u_next = static.network.apply(state.params, network_input(final_obs, aff_tr.feelings))
     v_next = aff_tr.marker + jnp.where(term, 0.0, u_next)
     target = reward + aff_tr.reward - state.avg_reward + v_next
-    batch = (
-        state.obs,
-        state.aff.feelings,
-        state.aff.marker,
-        dec.action,
-        chosen.astype(jnp.float32),
-        jax.lax.stop_gradient(target),
-    )
+    batch = (state.obs, state.aff.feelings, state.aff.marker, d.dec.action,
+             d.chosen.astype(jnp.float32), jax.lax.stop_gradient(target))
     grads, (delta, delta_q) = jax.grad(partial(td_loss, static), has_aux=True)(
         state.params, batch
     )
@@ -162,32 +170,52 @@ def online_step(
     surprise = (reward + aff_tr.reward - state.avg_reward) ** 2
     reward_var = state.reward_var + step_size * (surprise - state.reward_var)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    return (optax.apply_updates(state.params, updates), opt_state, delta, delta_q, avg_reward,
+            reward_var)
+
+
+def online_step(
+    static: Static, optimizer, world_params, affect_params, delib, onset, gains, state, t
+):
+    """Decide, act, feel and learn for one step. Returns ``(state, log)``."""
+    gains_t = jnp.where(t < onset, gains[0], gains[1])
+    key, k_dec, k_env = jax.random.split(state.key, 3)
+    d = decide(static, world_params, delib, gains_t, state, k_dec)
+    obs, env_state, reward, term, _, info = static.world.step(k_env, state.env_state, d.act,
+                                                              world_params)
+    reward, term, done = reward[0], term[0], info["done"]
+    sig = _one(info["signals"])
+    learning = LearningSignals(reward=reward, td_error=state.td_prev)
+    aff_state, aff_tr = static.module.step(affect_params, state.aff_state, sig, learning,
+                                           gains_t)
+    params, opt_state, delta, delta_q, avg_reward, reward_var = learn(
+        static, optimizer, state, d, reward, term, aff_tr, info["final_observation"][0])
     markers = jax.vmap(update_markers, (0, None, None, 0, None))(
-        state.markers, dec.action, chosen, aff_tr.tags, delib.marker_decay
+        state.markers, d.dec.action, d.chosen, aff_tr.tags, delib.marker_decay
     )
     # a new episode starts with a fresh affect state; networks and tags persist
     fresh_state, fresh = fresh_affect(static, affect_params, env_state, gains_t)
     log = {
-        "action": dec.action,
-        "ticks": dec.ticks,
-        "timed_out": dec.timed_out,
+        "action": d.dec.action,
+        "ticks": d.dec.ticks,
+        "timed_out": d.dec.timed_out,
         "reward": reward,
         "felt_reward": aff_tr.reward,
         "energy": sig.energy,
         "starved": sig.starved,
         "urgency": state.aff.urgency,
-        "bias_spread": _offered_spread(bias, mask),
-        "marker_chosen": bias[dec.action] * scale,
-        "q": q,
-        "pref_spread": _offered_spread(prefs, mask),
+        "bias_spread": _offered_spread(d.bias, d.mask),
+        "marker_chosen": d.bias[d.dec.action] * d.scale,
+        "q": d.q,
+        "pref_spread": _offered_spread(d.prefs, d.mask),
         "td_error": delta,
-        "q_error": jnp.where(chosen, delta_q, 0.0),
-        "reward_scale": scale,
+        "q_error": jnp.where(d.chosen, delta_q, 0.0),
+        "reward_scale": d.scale,
         "done": done,
         **{k: v[0] for k, v in info.items() if k not in _BASE_INFO},
     }
     new = OnlineState(
-        params=optax.apply_updates(state.params, updates),
+        params=params,
         opt_state=opt_state,
         env_state=env_state,
         obs=obs[0],

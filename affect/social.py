@@ -28,6 +28,8 @@ from affect.channels import Channel, ChannelOutput, LearningSignals, register_ch
 
 @struct.dataclass
 class SocialParams:
+    """Parameters of the social-standing channel (see the module docstring)."""
+
     decay: float = 0.8  # retention of felt standing per step
     pride_scale: float = 1.0  # felt reward per unit rise of felt standing
     refusal_pain: float = 0.2  # felt reward lost when refused
@@ -35,6 +37,7 @@ class SocialParams:
 
 
 def init(params: SocialParams) -> jnp.ndarray:
+    """The channel's state before the first step: a newcomer's felt standing."""
     del params
     return jnp.zeros((), jnp.float32)
 

@@ -13,9 +13,9 @@ import argparse
 from pathlib import Path
 
 from affect import Lesion
-from experiments.figures import draw
 from experiments.runner import run_experiment
 from experiments.spec import ExperimentSpec
+from experiments.tasks import report
 
 
 def main(argv=None):
@@ -34,7 +34,7 @@ def main(argv=None):
     else:
         parser.error("give a results folder or --demo DIR")
     (results / "figure.png").unlink(missing_ok=True)
-    for path in draw(results):
+    for path in report(results):
         print(path)
 
 

@@ -1,3 +1,4 @@
+"""``python -m experiments``: the ``affectlab`` command line."""
 import sys
 
 from experiments.cli import main

@@ -27,8 +27,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
+from flax.core import unfreeze
+from flax.traverse_util import flatten_dict, unflatten_dict
 
+from affect.agent import Agent
+from affect.ppo import make_static
+from affect.storage import atomic_savez
 from experiments.spec import ExperimentSpec
 
 SEP = "/"
@@ -36,16 +42,11 @@ SEP = "/"
 
 def flatten_params(tree) -> dict[str, Any]:
     """A parameter tree (nested dicts) as ``{"a/b/c": leaf}``."""
-    from flax.core import unfreeze
-    from flax.traverse_util import flatten_dict
-
     return flatten_dict(unfreeze(tree), sep=SEP)
 
 
 def unflatten_params(flat: dict[str, Any]) -> dict:
     """The inverse of :func:`flatten_params`."""
-    from flax.traverse_util import unflatten_dict
-
     return unflatten_dict(flat, sep=SEP)
 
 
@@ -56,8 +57,6 @@ def write_agents(path: Path, spec: ExperimentSpec, results: list[dict[str, Any]]
     arrays = {f"p::{k}": np.concatenate([r["agents"][k] for r in results]) for k in names}
     arrays["seeds"] = np.asarray([s for r in results for s in r["seeds"]])
     arrays["conditions"] = np.asarray([c.name for c in spec.conditions])
-    from experiments.runner import atomic_savez
-
     atomic_savez(path, arrays)
 
 
@@ -71,6 +70,8 @@ class Agents:
     params: dict  # parameter tree, leaves (seeds, conditions, ...)
 
     def index(self, seed: int, condition: str) -> tuple[int, int]:
+        """``(seed index, condition index)`` of one run; a ``KeyError`` naming the run's
+        seeds or conditions otherwise."""
         if seed not in self.seeds:
             raise KeyError(f"seed {seed} is not in this run (seeds: {list(self.seeds)})")
         if condition not in self.conditions:
@@ -81,15 +82,11 @@ class Agents:
     def run(self, seed: int, condition: str) -> dict:
         """One run's parameters (what ``train`` ended with for this seed and condition)."""
         s, c = self.index(seed, condition)
-        import jax
-
         return jax.tree_util.tree_map(lambda x: x[s, c], self.params)
 
     def agent(self, seed: int, condition: str):
         """One run's agent as an :class:`affect.agent.Agent` (for ``evaluate_agent``,
         ``save_agent``, or your own world of the same observation size)."""
-        from affect.agent import Agent
-
         static, _, affect_params = self.setup()
         return Agent(self.spec.agent_config(), int(np.prod(static.world.obs_shape)),
                      static.world.num_actions, self.run(seed, condition), affect_params,
@@ -98,8 +95,6 @@ class Agents:
     def setup(self):
         """``(static, world_params, affect_params)`` of the spec the agents were trained
         under, for :func:`affect.ppo.make_evaluate` and :func:`affect.ppo.policy_value`."""
-        from affect.ppo import make_static
-
         world, world_params = self.spec.make_world()
         static = make_static(world, self.spec.agent_config())
         return static, world_params, static.module.default_params()

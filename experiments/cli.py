@@ -15,6 +15,21 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+import affect  # noqa: F401  (registers the channels)
+import worlds  # noqa: F401  (registers the worlds)
+from affect.channels import CHANNELS
+from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
+from experiments.reproduce import reproduce
+from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
+from experiments.spec import SpecError, load_spec
+from experiments.suites import SUITES, run_suite
+from experiments.tasks import TASKS, get_task
+from experiments.tasks import report as write_report
+from experiments.tools.bench import run_bench
+from worlds.registry import REGISTRY, check_world_id
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="affectlab", description=__doc__.split("\n")[0])
@@ -56,21 +71,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _error(msg: str, code: int = 2) -> int:
+    """Print ``affectlab: error: msg`` to stderr and return ``code``."""
     print(f"affectlab: error: {msg}", file=sys.stderr)
     return code
 
 
 def cmd_run(args) -> int:
-    import difflib
-
-    from experiments.catalogue import EXPERIMENTS
-    from experiments.runner import RunnerError, check_out_dir, run_experiment, spec_summary
-    from experiments.spec import SpecError, load_spec
-    from experiments.suites import all_suites
-
-    suites = all_suites()
-    if args.experiment in suites:
-        return _run_suite(args, suites[args.experiment](args.quick))
+    """``affectlab run``: a catalogued experiment or suite, or a spec file."""
+    if args.experiment in SUITES:
+        return _run_suite(args, SUITES[args.experiment](args.quick))
     if args.experiment.endswith((".json", ".toml")):
         try:
             spec = load_spec(args.experiment)
@@ -79,26 +88,18 @@ def cmd_run(args) -> int:
         if args.quick:
             return _error("--quick applies to catalogued experiments; a spec file says its "
                           "own size (use --seeds/--steps to change it)")
-    elif args.experiment not in EXPERIMENTS:
-        known = list(EXPERIMENTS) + list(suites)
-        close = difflib.get_close_matches(args.experiment, known, n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        return _error(
-            f"unknown experiment {args.experiment!r}.{hint} Known: {', '.join(known)}"
-        )
     else:
-        spec = EXPERIMENTS[args.experiment](args.quick)
-    overrides = {}
-    if args.seeds is not None:
-        overrides["seeds"] = args.seeds
-    if args.steps is not None:
-        overrides["total_steps"] = args.steps
-    if args.timeout is not None:
-        overrides["timeout_s"] = args.timeout
+        try:
+            spec = get_task(args.experiment).spec(args.quick)
+        except KeyError as e:
+            known = ", ".join(list(TASKS) + list(SUITES))
+            return _error(e.args[0].split(" Known:")[0] + f" Known: {known}")
+    overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
+                                   ("timeout_s", args.timeout)) if v is not None}
     spec = dataclasses.replace(spec, **overrides)
     out = args.out if args.out is not None else Path("results") / spec.name
     try:  # every check before anything is created or compiled
-        spec.validate()
+        check_spec(spec)
         check_out_dir(out)
         if args.workers is not None and args.workers < 0:
             raise SpecError(f"--workers must be >= 0, got {args.workers}")
@@ -115,10 +116,6 @@ def cmd_run(args) -> int:
 
 
 def _run_suite(args, suite) -> int:
-    from experiments.runner import RunnerError, check_out_dir
-    from experiments.spec import SpecError
-    from experiments.suites import run_suite
-
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     suite = suite.replace_all(**overrides)
@@ -149,10 +146,6 @@ def _print_outputs(out: Path) -> None:
             print("\n" + (out / text).read_text().rstrip())
     claims = out / "claims.csv"
     if claims.exists():
-        import pandas as pd
-
-        from experiments.report import format_claims
-
         try:
             records = pd.read_csv(claims).to_dict("records")
         except pd.errors.EmptyDataError:  # a suite whose findings are not claims
@@ -161,8 +154,6 @@ def _print_outputs(out: Path) -> None:
             print("\n" + format_claims(records))
     summary = out / "summary.csv"
     if summary.exists():
-        import pandas as pd
-
         df = pd.read_csv(summary)
         print("\nsummary (mean over seeds, 95% bootstrap CI):")
         for _, r in df.iterrows():
@@ -173,10 +164,9 @@ def _print_outputs(out: Path) -> None:
 
 
 def cmd_figures(args) -> int:
-    from experiments.figures import draw
-
+    """``affectlab figures DIR``: rewrite a results folder's report."""
     try:
-        paths = draw(args.dir)
+        paths = write_report(args.dir)
     except FileNotFoundError as e:
         return _error(str(e))
     for p in paths:
@@ -185,9 +175,7 @@ def cmd_figures(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from experiments.bench import run_bench
-    from worlds.registry import check_world_id
-
+    """``affectlab bench``: world and training throughput."""
     try:
         check_world_id(args.world)
     except KeyError as e:
@@ -197,11 +185,8 @@ def cmd_bench(args) -> int:
 
 
 def cmd_list(args) -> int:
+    """``affectlab list``: worlds, affect channels, experiments and suites."""
     del args
-    from affect.channels import CHANNELS
-    from experiments.catalogue import EXPERIMENTS
-    from worlds.registry import REGISTRY
-
     print("worlds:")
     for k, v in sorted(REGISTRY.items()):
         print(f"  {k:<24} {v.doc}")
@@ -209,19 +194,15 @@ def cmd_list(args) -> int:
     for k, v in sorted(CHANNELS.items()):
         print(f"  {k:<24} {v.doc}")
     print("experiments:")
-    for k, v in EXPERIMENTS.items():
-        print(f"  {k:<24} {(v.__doc__ or '').strip().splitlines()[0]}")
-    from experiments.suites import all_suites
-
-    for k, v in all_suites().items():
+    for k, task in TASKS.items():
+        print(f"  {k:<24} {task.question}")
+    for k, v in SUITES.items():
         print(f"  {k:<24} {(v.__doc__ or '').strip().splitlines()[0]} (suite)")
     return 0
 
 
 def cmd_reproduce(args) -> int:
-    from experiments.reproduce import CLAIMS_FILE, ClaimsError, reproduce
-    from experiments.runner import RunnerError
-
+    """``affectlab reproduce``: run the catalogue and check every claim."""
     try:
         return reproduce(args.out, quick=args.quick, claims_file=args.claims or CLAIMS_FILE,
                          readme=args.readme,
@@ -234,10 +215,9 @@ def cmd_reproduce(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: the command line) and run the command; returns the exit
+    code."""
     args = _parser().parse_args(argv)
-    import affect  # noqa: F401  (registers channels)
-    import worlds  # noqa: F401  (registers worlds)
-
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
                "reproduce": cmd_reproduce}
     return handler[args.command](args)

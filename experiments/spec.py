@@ -9,13 +9,17 @@ any file or compiles anything.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from affect.channels import get_channel
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
-from worlds.registry import check_world_id
+from worlds.registry import check_world_id, make
 
 TRAINERS = ("ppo", "online")
 
@@ -25,25 +29,18 @@ class SpecError(ValueError):
 
 
 def _hint(key, known) -> str:
-    import difflib
-
     close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def json_ready(obj):
-    import json
-
+    """``obj`` as JSON would give it back (tuples become lists, keys strings)."""
     return json.loads(json.dumps(obj))
 
 
 def load_spec(path) -> ExperimentSpec:
     """A validated spec from a ``.json`` or ``.toml`` file (see :meth:`ExperimentSpec.from_dict`).
     Raises :class:`SpecError` for an unreadable file or a malformed spec."""
-    import json
-    import tomllib
-    from pathlib import Path
-
     path = Path(path)
     try:
         text = path.read_text()
@@ -98,164 +95,52 @@ class ExperimentSpec:
     shifts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def agent_config(self) -> AgentConfig:
+        """The agent's hyper-parameters with the spec's ``total_steps``."""
         return dataclasses.replace(self.agent, total_steps=self.total_steps)
 
     def make_world(self):
-        """``(world, world_params)``: the spec's world with its parameter overrides."""
-        from worlds.registry import make
+        """``(world, world_params)``: the spec's world with its parameter overrides, built
+        once per spec object (and rebuilt in a worker process, which gets the spec
+        without it)."""
+        built = self.__dict__.get("_built")
+        if built is None:
+            world, params = make(self.world)
+            built = (world, params.replace(**self.world_params))
+            object.__setattr__(self, "_built", built)
+        return built
 
-        world, params = make(self.world)
-        return world, params.replace(**self.world_params)
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the built world (a worker process builds its own)."""
+        state = dict(self.__dict__)
+        state.pop("_built", None)
+        return state
+
+    def trainer_config(self) -> AgentConfig:
+        """:meth:`agent_config` as the trainer uses it: an online session has one world
+        and updates every step, so its batch fields are 1."""
+        cfg = self.agent_config()
+        if self.trainer == "online":
+            cfg = dataclasses.replace(cfg, num_envs=1, num_steps=1, num_minibatches=1)
+        return cfg
 
     def seed_list(self) -> list[int]:
+        """The seeds, ``seed_offset .. seed_offset + seeds - 1``."""
         return list(range(self.seed_offset, self.seed_offset + self.seeds))
 
     def validate(self) -> ExperimentSpec:
-        """Check every field; raise :class:`SpecError` naming the first bad one."""
-        if not isinstance(self.name, str) or not self.name.replace("-", "").isalnum():
-            raise SpecError(f"spec.name must be letters, digits and '-', got {self.name!r}")
-        if not isinstance(self.world, str):
-            raise SpecError(f"spec.world must be a registered world id (a string such as "
-                            f"'Foraging-v0'), got {self.world!r}")
-        try:
-            check_world_id(self.world)
-        except KeyError as e:
-            raise SpecError(f"spec.world: {e.args[0]}") from None
-        for fname in ("seeds", "total_steps"):
-            v = getattr(self, fname)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise SpecError(f"spec.{fname} must be a positive int, got {v!r}")
-        if (
-            isinstance(self.seed_offset, bool)
-            or not isinstance(self.seed_offset, int)
-            or (self.seed_offset < 0)
-        ):
-            raise SpecError(f"spec.seed_offset must be an int >= 0, got {self.seed_offset!r}")
-        if not isinstance(self.timeout_s, int | float) or not self.timeout_s > 0:
-            raise SpecError(f"spec.timeout_s must be a positive number, got {self.timeout_s!r}")
-        if self.trainer not in TRAINERS:
-            raise SpecError(f"spec.trainer must be one of {TRAINERS}, got {self.trainer!r}")
-        if isinstance(self.test_steps, bool) or not isinstance(self.test_steps, int):
-            raise SpecError(f"spec.test_steps must be an int, got {self.test_steps!r}")
-        if not 0 <= self.test_steps < self.total_steps:
-            raise SpecError(
-                f"spec.test_steps must lie in [0, total_steps={self.total_steps}), "
-                f"got {self.test_steps}"
-            )
-        if not isinstance(self.agent, AgentConfig):
-            raise SpecError(f"spec.agent must be an AgentConfig, got {type(self.agent).__name__}")
-        for name in self.agent.affect_channels:
-            try:
-                get_channel(name)
-            except KeyError as e:
-                raise SpecError(f"spec.agent.affect_channels: {e.args[0]}") from None
-        if self.trainer == "online":
-            from experiments.analyses import has_analysis
-            from worlds.registry import make as _make
-
-            world = _make(self.world)[0]
-            if world.num_agents != 1:
-                raise SpecError(
-                    f"spec.trainer='online' needs a single-agent world, not {self.world}"
-                )
-            if not has_analysis(world):
-                raise SpecError(
-                    f"spec.trainer='online': sessions in {self.world} have no analysis yet "
-                    "(supported: Choice-v0, IowaGambling-v0)"
-                )
-        try:
-            cfg = self.agent_config()
-            if self.trainer == "online":  # batch fields do not apply to one-step updates
-                cfg = dataclasses.replace(cfg, num_envs=1, num_steps=1, num_minibatches=1)
-            cfg.validate()
-        except ValueError as e:
-            raise SpecError(f"spec.{e}") from None
-        if not self.conditions:
-            raise SpecError("spec.conditions must name at least one lesion condition")
-        names = []
-        for i, lesion in enumerate(self.conditions):
-            if not isinstance(lesion, Lesion):
-                raise SpecError(f"spec.conditions[{i}] must be a Lesion, got {lesion!r}")
-            try:
-                lesion.validate(tuple(self.agent.affect_channels))
-            except (KeyError, ValueError, TypeError) as e:
-                msg = e.args[0] if e.args else str(e)
-                raise SpecError(f"spec.conditions[{i}]: {msg}") from None
-            names.append(lesion.name)
-        if len(set(names)) != len(names):
-            raise SpecError(f"spec.conditions: names must be unique, got {names}")
-        if not isinstance(self.world_params, dict):
-            raise SpecError("spec.world_params must be a dict of parameter overrides")
-        from worlds.registry import make
-
-        world, defaults = make(self.world)
-        for i, lesion in enumerate(self.conditions):
-            try:
-                lesion.check_agents(world.num_agents)
-            except (ValueError, TypeError) as e:
-                raise SpecError(f"spec.conditions[{i}]: {e.args[0]}") from None
-        known = {f.name for f in dataclasses.fields(defaults)}
-        for key, value in self.world_params.items():
-            if key not in known:
-                raise SpecError(
-                    f"spec.world_params: {self.world} has no parameter {key!r}; "
-                    f"known: {', '.join(sorted(known))}"
-                )
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise SpecError(f"spec.world_params.{key} must be a number, got {value!r}")
-        check = getattr(world, "check_params", None)
-        if check is not None:
-            try:
-                check(defaults.replace(**self.world_params))
-            except ValueError as e:
-                raise SpecError(f"spec.world_params: {e.args[0]}") from None
-        self._validate_shifts(world)
+        """Check every field; raise :class:`SpecError` naming the first bad one. Returns
+        the spec, so ``spec = ExperimentSpec(...).validate()`` reads naturally."""
+        _check_name(self.name)
+        world, defaults = _check_world(self.world)
+        _check_sizes(self)
+        _check_agent(self)
+        _check_conditions(self.conditions, self.agent.affect_channels, world.num_agents)
+        _check_world_params(self.world, self.world_params, world, defaults)
+        object.__setattr__(self, "_built", (world, defaults.replace(**self.world_params)))
+        _check_shifts(self, world)
+        if self.trainer == "online" and world.num_agents != 1:
+            raise SpecError(f"spec.trainer='online' needs a single-agent world, not {self.world}")
         return self
-
-    def _validate_shifts(self, world) -> None:
-        from worlds.registry import make
-
-        if not isinstance(self.shifts, dict):
-            raise SpecError("spec.shifts must be a dict {name: {world, world_params, obs_noise}}")
-        if self.shifts and self.trainer != "ppo":
-            raise SpecError("spec.shifts: evaluation under shifts needs trainer='ppo'")
-        for name, shift in self.shifts.items():
-            where = f"spec.shifts[{name!r}]"
-            if not isinstance(name, str) or not name.replace("-", "").isalnum():
-                raise SpecError(f"{where}: names must be letters, digits and '-'")
-            if not isinstance(shift, dict) or set(shift) - {"world", "world_params",
-                                                             "obs_noise"}:
-                raise SpecError(f"{where} must be a dict with keys world, world_params, "
-                                f"obs_noise, got {shift!r}")
-            wid = shift.get("world", self.world)
-            if not isinstance(wid, str):
-                raise SpecError(f"{where}.world must be a world id, got {wid!r}")
-            try:
-                other, defaults = make(wid)
-            except KeyError as e:
-                raise SpecError(f"{where}.world: {e.args[0]}") from None
-            if getattr(other, "host", False) or getattr(world, "host", False):
-                raise SpecError(f"{where}: shifts need JAX worlds")
-            same = (other.obs_shape == world.obs_shape and other.num_actions == world.num_actions
-                    and other.num_agents == world.num_agents)
-            if not same:
-                raise SpecError(
-                    f"{where}.world: {wid} does not fit an agent trained on {self.world} "
-                    f"(obs {other.obs_shape} vs {world.obs_shape}, actions {other.num_actions} "
-                    f"vs {world.num_actions}, agents {other.num_agents} vs {world.num_agents})")
-            params = shift.get("world_params", {})
-            known = {f.name for f in dataclasses.fields(defaults)}
-            if not isinstance(params, dict):
-                raise SpecError(f"{where}.world_params must be a dict")
-            for key, value in params.items():
-                if key not in known:
-                    raise SpecError(f"{where}.world_params: {wid} has no parameter {key!r}")
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise SpecError(f"{where}.world_params.{key} must be a number, got "
-                                    f"{value!r}")
-            noise = shift.get("obs_noise", 0.0)
-            if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise >= 0:
-                raise SpecError(f"{where}.obs_noise must be a number >= 0, got {noise!r}")
 
     @classmethod
     def from_dict(cls, d: Any) -> ExperimentSpec:
@@ -284,28 +169,7 @@ class ExperimentSpec:
                 raise SpecError(f"spec.seeds must be a count or a list of consecutive ints, "
                                 f"got {seeds!r}")
             kw["seeds"], kw["seed_offset"] = len(seeds), seeds[0]
-        conds = kw["conditions"]
-        if not isinstance(conds, list | tuple):
-            raise SpecError(f"spec.conditions must be a list of lesion tables, got {conds!r}")
-        lesions = []
-        for i, c in enumerate(conds):
-            if isinstance(c, str):
-                c = {"name": c}
-            if not isinstance(c, dict):
-                raise SpecError(f"spec.conditions[{i}] must be a table with name, gains, onset "
-                                f"(and agents), got {c!r}")
-            extra = set(c) - {"name", "gains", "onset", "agents"}
-            if extra:
-                raise SpecError(f"spec.conditions[{i}]: unknown field(s) {sorted(extra)}; a "
-                                "condition has name, gains, onset and agents")
-            if "name" not in c:
-                raise SpecError(f"spec.conditions[{i}].name is missing")
-            agents = c.get("agents")
-            if isinstance(agents, list):
-                agents = tuple(agents)
-            lesions.append(Lesion(c["name"], c.get("gains", {}), c.get("onset", "developmental"),
-                                  agents))
-        kw["conditions"] = tuple(lesions)
+        kw["conditions"] = _lesions_from(kw["conditions"])
         agent = kw.get("agent", {})
         if isinstance(agent, dict):
             a_fields = {f.name for f in dataclasses.fields(AgentConfig)}
@@ -342,3 +206,165 @@ class ExperimentSpec:
             "test_steps": self.test_steps,
             **({"shifts": json_ready(self.shifts)} if self.shifts else {}),
         }
+
+
+# ------------------------------------------------------------------ validation, field by field
+def _positive_int(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int) and v > 0
+
+
+def _is_number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float)
+
+
+def _check_name(name) -> None:
+    if not isinstance(name, str) or not name.replace("-", "").isalnum():
+        raise SpecError(f"spec.name must be letters, digits and '-', got {name!r}")
+
+
+def _check_world(world_id):
+    if not isinstance(world_id, str):
+        raise SpecError(f"spec.world must be a registered world id (a string such as "
+                        f"'Foraging-v0'), got {world_id!r}")
+    try:
+        check_world_id(world_id)
+    except KeyError as e:
+        raise SpecError(f"spec.world: {e.args[0]}") from None
+    return make(world_id)
+
+
+def _check_sizes(spec: ExperimentSpec) -> None:
+    for fname in ("seeds", "total_steps"):
+        v = getattr(spec, fname)
+        if not _positive_int(v):
+            raise SpecError(f"spec.{fname} must be a positive int, got {v!r}")
+    off = spec.seed_offset
+    if isinstance(off, bool) or not isinstance(off, int) or off < 0:
+        raise SpecError(f"spec.seed_offset must be an int >= 0, got {off!r}")
+    if not _is_number(spec.timeout_s) or not spec.timeout_s > 0:
+        raise SpecError(f"spec.timeout_s must be a positive number, got {spec.timeout_s!r}")
+    if spec.trainer not in TRAINERS:
+        raise SpecError(f"spec.trainer must be one of {TRAINERS}, got {spec.trainer!r}")
+    if isinstance(spec.test_steps, bool) or not isinstance(spec.test_steps, int):
+        raise SpecError(f"spec.test_steps must be an int, got {spec.test_steps!r}")
+    if not 0 <= spec.test_steps < spec.total_steps:
+        raise SpecError(f"spec.test_steps must lie in [0, total_steps={spec.total_steps}), "
+                        f"got {spec.test_steps}")
+
+
+def _check_agent(spec: ExperimentSpec) -> None:
+    if not isinstance(spec.agent, AgentConfig):
+        raise SpecError(f"spec.agent must be an AgentConfig, got {type(spec.agent).__name__}")
+    for name in spec.agent.affect_channels:
+        try:
+            get_channel(name)
+        except KeyError as e:
+            raise SpecError(f"spec.agent.affect_channels: {e.args[0]}") from None
+    try:
+        spec.trainer_config().validate()
+    except ValueError as e:
+        raise SpecError(f"spec.{e}") from None
+
+
+def _check_conditions(conditions, channels, num_agents: int) -> None:
+    if not conditions:
+        raise SpecError("spec.conditions must name at least one lesion condition")
+    names = []
+    for i, lesion in enumerate(conditions):
+        if not isinstance(lesion, Lesion):
+            raise SpecError(f"spec.conditions[{i}] must be a Lesion, got {lesion!r}")
+        try:
+            lesion.validate(tuple(channels))
+            lesion.check_agents(num_agents)
+        except (KeyError, ValueError, TypeError) as e:
+            msg = e.args[0] if e.args else str(e)
+            raise SpecError(f"spec.conditions[{i}]: {msg}") from None
+        names.append(lesion.name)
+    if len(set(names)) != len(names):
+        raise SpecError(f"spec.conditions: names must be unique, got {names}")
+
+
+def _check_param_overrides(where: str, world_id: str, overrides, defaults) -> None:
+    if not isinstance(overrides, dict):
+        raise SpecError(f"{where} must be a dict of parameter overrides")
+    known = {f.name for f in dataclasses.fields(defaults)}
+    for key, value in overrides.items():
+        if key not in known:
+            raise SpecError(f"{where}: {world_id} has no parameter {key!r}; "
+                            f"known: {', '.join(sorted(known))}")
+        if not _is_number(value):
+            raise SpecError(f"{where}.{key} must be a number, got {value!r}")
+
+
+def _check_world_params(world_id: str, overrides, world, defaults) -> None:
+    _check_param_overrides("spec.world_params", world_id, overrides, defaults)
+    check = getattr(world, "check_params", None)
+    if check is not None:
+        try:
+            check(defaults.replace(**overrides))
+        except ValueError as e:
+            raise SpecError(f"spec.world_params: {e.args[0]}") from None
+
+
+def _check_shifts(spec: ExperimentSpec, world) -> None:
+    if not isinstance(spec.shifts, dict):
+        raise SpecError("spec.shifts must be a dict {name: {world, world_params, obs_noise}}")
+    if spec.shifts and spec.trainer != "ppo":
+        raise SpecError("spec.shifts: evaluation under shifts needs trainer='ppo'")
+    for name, shift in spec.shifts.items():
+        _check_shift(f"spec.shifts[{name!r}]", name, shift, spec.world, world)
+
+
+def _check_shift(where: str, name, shift, world_id: str, world) -> None:
+    if not isinstance(name, str) or not name.replace("-", "").isalnum():
+        raise SpecError(f"{where}: names must be letters, digits and '-'")
+    if not isinstance(shift, dict) or set(shift) - {"world", "world_params", "obs_noise"}:
+        raise SpecError(f"{where} must be a dict with keys world, world_params, "
+                        f"obs_noise, got {shift!r}")
+    wid = shift.get("world", world_id)
+    if not isinstance(wid, str):
+        raise SpecError(f"{where}.world must be a world id, got {wid!r}")
+    try:
+        other, defaults = make(wid)
+    except KeyError as e:
+        raise SpecError(f"{where}.world: {e.args[0]}") from None
+    if getattr(other, "host", False) or getattr(world, "host", False):
+        raise SpecError(f"{where}: shifts need JAX worlds")
+    if (other.obs_shape, other.num_actions, other.num_agents) != (
+            world.obs_shape, world.num_actions, world.num_agents):
+        raise SpecError(
+            f"{where}.world: {wid} does not fit an agent trained on {world_id} "
+            f"(obs {other.obs_shape} vs {world.obs_shape}, actions {other.num_actions} "
+            f"vs {world.num_actions}, agents {other.num_agents} vs {world.num_agents})")
+    params = shift.get("world_params", {})
+    if not isinstance(params, dict):
+        raise SpecError(f"{where}.world_params must be a dict")
+    _check_param_overrides(f"{where}.world_params", wid, params, defaults)
+    noise = shift.get("obs_noise", 0.0)
+    if not _is_number(noise) or not noise >= 0:
+        raise SpecError(f"{where}.obs_noise must be a number >= 0, got {noise!r}")
+
+
+def _lesions_from(conds) -> tuple[Lesion, ...]:
+    """Lesions from a spec file's ``conditions`` (names or tables)."""
+    if not isinstance(conds, list | tuple):
+        raise SpecError(f"spec.conditions must be a list of lesion tables, got {conds!r}")
+    lesions = []
+    for i, c in enumerate(conds):
+        if isinstance(c, str):
+            c = {"name": c}
+        if not isinstance(c, dict):
+            raise SpecError(f"spec.conditions[{i}] must be a table with name, gains, onset "
+                            f"(and agents), got {c!r}")
+        extra = set(c) - {"name", "gains", "onset", "agents"}
+        if extra:
+            raise SpecError(f"spec.conditions[{i}]: unknown field(s) {sorted(extra)}; a "
+                            "condition has name, gains, onset and agents")
+        if "name" not in c:
+            raise SpecError(f"spec.conditions[{i}].name is missing")
+        agents = c.get("agents")
+        if isinstance(agents, list):
+            agents = tuple(agents)
+        lesions.append(Lesion(c["name"], c.get("gains", {}), c.get("onset", "developmental"),
+                              agents))
+    return tuple(lesions)

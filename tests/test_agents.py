@@ -53,7 +53,7 @@ def test_loaded_agents_have_seed_condition_and_agent_axes(commons_run):
 
 
 def test_mix_partners_takes_agent_i_from_seed_s_plus_i():
-    from experiments.robustness import mix_partners
+    from experiments.suites.robustness import mix_partners
 
     x = np.arange(4 * 3).reshape(4, 3) * 10  # value = 10 * (3 * seed + agent)
     m = mix_partners(x[..., None])[..., 0]
@@ -67,7 +67,7 @@ def test_new_partners_same_agents_give_the_base_exactly(commons_run, tmp_path):
     """With identical populations for every seed, new partners are the old ones: the
     shifted evaluation must equal the base (the same random numbers); with different
     populations it must differ somewhere."""
-    from experiments.robustness import new_partners
+    from experiments.suites.robustness import new_partners
 
     t = new_partners(commons_run)
     assert set(t["condition"]) == {"intact", "social-lesion"} and len(t) == 3 * 2 * 2
@@ -86,7 +86,7 @@ def test_new_partners_same_agents_give_the_base_exactly(commons_run, tmp_path):
 def test_new_partners_refuses_single_agent_runs(tmp_path):
     import json
 
-    from experiments.robustness import new_partners
+    from experiments.suites.robustness import new_partners
 
     d = tmp_path / "f"  # a run folder of a one-agent world (nothing trained: not needed)
     d.mkdir()
@@ -99,7 +99,7 @@ def test_new_partners_refuses_single_agent_runs(tmp_path):
 
 def test_suite_uses_a_finished_run_of_the_same_spec_elsewhere(commons_run, tmp_path,
                                                                monkeypatch):
-    import experiments.runner as runner
+    import experiments.suites.base as suite_base
     from experiments.suites import Suite, run_suite
 
     spec = _tiny_commons()
@@ -113,7 +113,7 @@ def test_suite_uses_a_finished_run_of_the_same_spec_elsewhere(commons_run, tmp_p
     def refuse(*a, **k):
         raise AssertionError("the member was run again")
 
-    monkeypatch.setattr(runner, "run_experiment", refuse)
+    monkeypatch.setattr(suite_base, "run_experiment", refuse)
     suite = Suite("s", (("commons", spec),), report, needs_agents=("commons",))
     run_suite(suite, tmp_path / "suite", workers=0, progress=False)
     assert seen["commons"] == tmp_path / spec.name

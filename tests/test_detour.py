@@ -109,24 +109,30 @@ def test_gymnasium_face_passes_check_env():
 
 
 def test_loops_claims_that_must_fail_do_fail():
-    from experiments.loops_report import check_claims
+    from experiments.analysis.claims import check_experiment
+    from experiments.analysis.tables import statistics
+    from experiments.tasks.loops import MEASURES
 
-    rows = [{"condition": c, "seed": s, "metric": "late/detour/loop_rate", "value": v}
-            for c in ("intact", "frustration-lesion") for s, v in enumerate([0.0, 0.5] * 4)]
-    assert [c["passed"] for c in check_claims(pd.DataFrame(rows))] == [False]
-    rows = [{"condition": c, "seed": s, "metric": "late/detour/loop_rate",
-             "value": 0.0 if c == "intact" else 1.0}
-            for c in ("intact", "frustration-lesion") for s in range(8)]
-    assert [c["passed"] for c in check_claims(pd.DataFrame(rows))] == [True]
+    def loop_claim(rows):
+        claims = check_experiment(statistics(pd.DataFrame(rows), MEASURES), "loops")
+        return bool(claims.set_index("id").loc["loops-frustration", "passed"])
+
+    assert not loop_claim([{"condition": c, "seed": s, "metric": "late/detour/loop_rate",
+                            "value": v} for c in ("intact", "frustration-lesion")
+                           for s, v in enumerate([0.0, 0.5] * 4)])
+    assert loop_claim([{"condition": c, "seed": s, "metric": "late/detour/loop_rate",
+                        "value": 0.0 if c == "intact" else 1.0}
+                       for c in ("intact", "frustration-lesion") for s in range(8)])
+
 
 
 def test_loops_experiment_writes_its_outputs(tmp_path):
     import dataclasses
 
-    from experiments.catalogue import loops
     from experiments.runner import run_experiment
+    from experiments.tasks import loops
 
-    spec = dataclasses.replace(loops(True), seeds=2, total_steps=8192)
+    spec = dataclasses.replace(loops.spec(True), seeds=2, total_steps=8192)
     out = run_experiment(spec, tmp_path / "l", workers=0, progress=False)
     for name in ["figure.png", "statistics.csv", "claims.csv", "results.csv"]:
         assert (out / name).is_file()

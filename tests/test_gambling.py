@@ -13,7 +13,7 @@ import worlds
 from affect import LearningSignals, Lesion
 from affect.frustration import FrustrationParams
 from affect.frustration import step as frustration_step
-from experiments.iowa_metrics import (
+from experiments.tasks.gambling import (
     anticipatory_markers,
     deck_proportions,
     knowing_doing,
@@ -204,10 +204,10 @@ def test_knowing_doing_by_hand():
 def test_gambling_experiment_writes_statistics_claims_and_figure(tmp_path):
     import pandas as pd
 
-    from experiments.catalogue import gambling
     from experiments.runner import run_experiment
+    from experiments.tasks import gambling
 
-    spec = gambling(True)
+    spec = gambling.spec(True)
     keep = ("intact", "full-lesion", "vmpfc-lesion", "vmpfc-lesion-acquired")
     spec = dataclasses.replace(
         spec, seeds=4, conditions=tuple(c for c in spec.conditions if c.name in keep)
@@ -219,14 +219,18 @@ def test_gambling_experiment_writes_statistics_claims_and_figure(tmp_path):
     df = pd.read_csv(out / "results.csv")
     net = df[df["metric"] == "curve/net_score"]
     assert sorted(net["step"].unique()) == [20, 40, 60, 80, 100]
+    from experiments.analysis.claims import load_claims
+
     claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 3 + 3 * 2 and claims["passed"].dtype == bool
+    registered = [c.id for c in load_claims() if c.experiment == "gambling" and c.condition in keep]
+    assert list(claims["id"]) == registered and claims["passed"].dtype == bool
 
 
 def test_gambling_claims_that_must_fail_do_fail():
     import pandas as pd
 
-    from experiments.gambling_report import check_claims
+    from experiments.analysis.claims import check_experiment
+    from experiments.tasks.gambling import statistics_table
 
     rows = []
     for cond in ("intact", "full-lesion"):  # identical, flat, marker-free groups
@@ -240,7 +244,11 @@ def test_gambling_claims_that_must_fail_do_fail():
                 for metric in ("curve/net_score", "curve/marker_bad", "curve/marker_good"):
                     rows.append({"condition": cond, "seed": seed, "step": step,
                                  "metric": metric, "value": 0.0})
-    claims = check_claims(pd.DataFrame(rows), lesions=("full-lesion",))
-    # intact: no rise, not above 0, no marker; lesion: <= 0 (passes), not below intact
-    # (fails), no marker (passes)
-    assert [c["passed"] for c in claims] == [False, False, False, True, False, True]
+    claims = check_experiment(statistics_table(pd.DataFrame(rows)), "gambling")
+    passed = dict(zip(claims["id"], claims["passed"], strict=True))
+    # intact: no rise, not above 0, no marker in any block; lesion: <= 0 (passes), not
+    # below intact (fails), no marker (passes)
+    assert {k for k, v in passed.items() if v} == {
+        "gambling-full-below-zero", "gambling-full-no-marker", "gambling-full-no-marker-ci"}
+    assert {"gambling-intact-marker-block2", "gambling-intact-marker-block5",
+            "gambling-intact-learns", "gambling-full-below-intact"} <= set(passed)

@@ -4,8 +4,14 @@ are found, the catalogued suites are valid."""
 import numpy as np
 import pandas as pd
 
-from experiments.matrix import condition_name, dissociations, effects_table, parse_condition
-from experiments.suites import all_suites, per_run
+from experiments.analysis.tables import per_run
+from experiments.suites import SUITES
+from experiments.suites.lesion_matrix import (
+    condition_name,
+    dissociations,
+    effects_table,
+    parse_condition,
+)
 
 
 def _write(d, metric, values_by_condition):
@@ -54,7 +60,7 @@ def test_per_run_late_and_mean():
 
 
 def test_catalogued_suites_validate():
-    suites = all_suites()
+    suites = SUITES
     assert {"lesion-matrix"} <= set(suites)
     for make in suites.values():
         for quick in (True, False):

@@ -137,22 +137,25 @@ def test_mixed_lesion_specs_with_unknown_agents_fail_before_compiling():
 def test_social_experiment_writes_statistics_claims_and_figure(tmp_path):
     import pandas as pd
 
-    from experiments.catalogue import social
     from experiments.runner import run_experiment
+    from experiments.tasks import social
 
-    spec = dataclasses.replace(social(True), seeds=2, total_steps=4096,
+    spec = dataclasses.replace(social.spec(True), seeds=2, total_steps=4096,
                                agent=AgentConfig(affect_channels=CHANNELS, num_envs=8))
     out = run_experiment(spec, tmp_path / "s", workers=0, progress=False)
     for name in ["results.csv", "manifest.json", "figure.png", "figure.pdf", "statistics.csv",
                  "claims.csv"]:
         assert (out / name).is_file(), name
-    assert len(pd.read_csv(out / "claims.csv")) == 2
+    claims = pd.read_csv(out / "claims.csv")
+    assert list(claims["id"]) == ["social-food", "social-welfare", "social-lone-standing"]
 
 
 def test_social_claims_that_must_fail_do_fail():
     import pandas as pd
 
-    from experiments.social_report import check_claims
+    from experiments.analysis.claims import check_experiment
+    from experiments.analysis.tables import statistics
+    from experiments.tasks.social import MEASURES
 
     rows = []
     for cond in ("intact", "social-lesion", "one-lesioned"):
@@ -161,8 +164,9 @@ def test_social_claims_that_must_fail_do_fail():
                               ("late/social/total_energy", 2.0 + 0.01 * seed),
                               ("late/social/standing_gap", 0.01 * (seed - 3.5))]:
                 rows.append({"condition": cond, "seed": seed, "metric": metric, "value": v})
-    claims = check_claims(pd.DataFrame(rows))  # no effect anywhere
-    assert [c["passed"] for c in claims] == [False, False]
+    claims = check_experiment(statistics(pd.DataFrame(rows), MEASURES), "social")
+    assert len(claims) == 3 and not claims["passed"].any()  # no effect anywhere
+
 
 
 def test_independent_parameters_give_every_agent_its_own_network():

@@ -7,16 +7,9 @@ import pandas as pd
 import pytest
 from test_experiments import tiny_spec
 
+from experiments.analysis.claims import Claim, ClaimsError, check_claim, load_claims
 from experiments.cli import main
-from experiments.reproduce import (
-    BEGIN,
-    END,
-    Claim,
-    ClaimsError,
-    check_claim,
-    load_claims,
-    replace_section,
-)
+from experiments.reproduce import BEGIN, END, known_experiments, replace_section
 
 STATS = pd.DataFrame([
     {"metric": "m", "condition": "intact", "mean": 1.0, "ci_low": 0.8, "ci_high": 1.2},
@@ -55,7 +48,7 @@ def test_claims_pass_and_fail_as_stated(kw, passed):
 
 
 def test_the_shipped_claims_file_is_valid():
-    claims = load_claims()
+    claims = load_claims(known=known_experiments())
     assert len(claims) >= 20
     assert {c.experiment for c in claims} == {"foraging", "paralysis", "gambling", "social",
                                               "loops", "lesion-matrix", "robustness",
@@ -79,7 +72,7 @@ def test_malformed_claims_files(tmp_path, text, match):
     path = tmp_path / "claims.toml"
     path.write_text(text)
     with pytest.raises(ClaimsError, match=match):
-        load_claims(path)
+        load_claims(path, known_experiments())
 
 
 def test_replace_section():
@@ -90,9 +83,11 @@ def test_replace_section():
 
 
 def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypatch, capsys):
-    from experiments import catalogue
+    from experiments.tasks import TASKS, Task
+    from experiments.tasks.base import curves_report
 
-    monkeypatch.setitem(catalogue.EXPERIMENTS, "foraging", lambda quick: tiny_spec())
+    monkeypatch.setitem(TASKS, "foraging", Task("foraging", lambda quick: tiny_spec(),
+                                                curves_report))
     claims = tmp_path / "claims.toml"
     claims.write_text(
         '[[claim]]\nid="felt"\nexperiment="foraging"\nclaim="lesion removes felt reward"\n'
@@ -115,3 +110,13 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     assert "old" not in text and "**FAIL**" in text and "1 of 2 claims pass" in text
     assert main(args) == 0  # a second run reuses the finished experiment
     assert "not rerun" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lo, hi, passed", [(-0.1, 0.2, True), (0.0, 0.0, True),
+                                            (0.05, 0.2, False), (-0.3, -0.01, False)])
+def test_includes_checks_that_the_interval_holds_the_value(lo, hi, passed):
+    c = Claim(id="c", experiment="foraging", claim="x", condition="lesion", metric="m",
+              stat="mean", expect="includes", value=0.0)
+    stats = pd.DataFrame([{"metric": "m", "condition": "lesion", "mean": (lo + hi) / 2,
+                           "ci_low": lo, "ci_high": hi}])
+    assert check_claim(c, stats)["passed"] is passed

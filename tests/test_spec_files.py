@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from experiments.catalogue import EXPERIMENTS
 from experiments.cli import main
 from experiments.spec import ExperimentSpec, SpecError, load_spec
+from experiments.tasks import TASKS
 
 GOOD = {
     "name": "tiny",
@@ -118,9 +118,9 @@ def test_unreadable_and_invalid_files(tmp_path, capsys):
 
 
 def test_catalogued_specs_round_trip_through_dicts():
-    for make in EXPERIMENTS.values():
+    for task in TASKS.values():
         for quick in (True, False):
-            spec = make(quick)
+            spec = task.spec(quick)
             again = ExperimentSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
             assert again.validate() == spec
 

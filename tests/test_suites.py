@@ -47,8 +47,8 @@ def test_optimisers_train_and_bad_ones_fail():
 
 
 def test_robustness_report_on_tiny_runs(tmp_path):
-    from experiments.robustness import report
     from experiments.runner import run_experiment
+    from experiments.suites.robustness import report
 
     dirs = {}
     for label, shifts in (("foraging-w16", {"noise": {"obs_noise": 0.5}}),):

@@ -59,12 +59,16 @@ class World:
 
     # ----- what a world writes -------------------------------------------------------
     def default_params(self) -> Any:
+        """The world's default parameters (a pytree dataclass: every leaf may be swept)."""
         raise NotImplementedError
 
     def reset_env(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
+        """``(obs, state)`` of a fresh episode; worlds write this, callers use :meth:`reset`."""
         raise NotImplementedError
 
     def step_env(self, key: jax.Array, state: Any, action: jax.Array, params: Any):
+        """One step without auto-reset, ``(obs, state, reward, terminated, truncated, info)``;
+        worlds write this, callers use :meth:`step`."""
         raise NotImplementedError
 
     def action_mask(self, state: Any, params: Any = None) -> jax.Array:
@@ -116,6 +120,7 @@ class World:
     # ----- description ------------------------------------------------------------------
     @property
     def name(self) -> str:
+        """The world's class name."""
         return type(self).__name__
 
     def __repr__(self) -> str:

@@ -64,6 +64,9 @@ class ChoiceParams:
 
 @struct.dataclass
 class ChoiceState:
+    """The state of a Choice session: the trial on offer (and whether its items are
+    equal), the trial counter and the body."""
+
     offered: jnp.ndarray  # (A, k) int32 items on offer in this trial
     equal: jnp.ndarray  # (A,) bool, this trial is an equal-value trial
     energy: jnp.ndarray  # (A,) f32
@@ -109,15 +112,17 @@ class Choice(World):
         self.num_items = num_classes * per_class
         self.num_actions = self.num_items
         self.obs_shape = (self.num_items + 1,)
-        self._item_class = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
+        # (num_items,) int32: the value class of every item (items of a class are equal)
+        self.item_class = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
 
     def default_params(self) -> ChoiceParams:
+        """Default class values, evenly spaced in [0.25, 1]."""
         values = np.linspace(0.25, 1.0, self.num_classes).astype(np.float32)
         return ChoiceParams(class_values=jnp.asarray(values))
 
     def item_values(self, params: ChoiceParams) -> jnp.ndarray:
         """Points of every item, ``(num_items,)``."""
-        return jnp.asarray(params.class_values)[self._item_class]
+        return jnp.asarray(params.class_values)[self.item_class]
 
     # ----- trials -------------------------------------------------------------------------
     def _draw_trial(self, key, params):
@@ -141,6 +146,7 @@ class Choice(World):
         return jnp.concatenate([offered, state.energy[:, None]], axis=1)
 
     def action_mask(self, state: ChoiceState, params=None) -> jnp.ndarray:
+        """``(num_agents, num_items)`` bool: the items on offer this trial."""
         del params
         return jax.vmap(lambda items: jnp.zeros(self.num_items, bool).at[items].set(True))(
             state.offered
@@ -148,6 +154,7 @@ class Choice(World):
 
     # ----- contract -----------------------------------------------------------------------
     def reset_env(self, key, params: ChoiceParams):
+        """A new session: the first trial on offer, energy at ``initial_energy``."""
         offered, equal = jax.vmap(self._draw_trial, (0, None))(
             jax.random.split(key, self.num_agents), params
         )
@@ -163,6 +170,8 @@ class Choice(World):
         return self._obs(state), state
 
     def step_env(self, key, state: ChoiceState, action, params: ChoiceParams):
+        """Take an ``(item, ticks)`` action: pay for the ticks, reward the choice, offer the next
+        trial."""
         action = jnp.asarray(action, jnp.int32).reshape(self.num_agents, 2)
         item, ticks = action[:, 0], jnp.maximum(action[:, 1], 0)
         deadline = jnp.asarray(params.deadline, jnp.int32)
@@ -201,6 +210,7 @@ class Choice(World):
 
     # ----- rendering ------------------------------------------------------------------------
     def render_ansi(self, state: ChoiceState, params: ChoiceParams | None = None) -> str:
+        """The offer, the clock and the energy as text."""
         params = self.default_params() if params is None else params
         values = np.asarray(self.item_values(params))
         lines = []

@@ -106,6 +106,8 @@ class CommonsParams:
 
 @struct.dataclass
 class CommonsState:
+    """The state of the commons: food, bodies, positions and standing of every agent."""
+
     pos: jnp.ndarray  # (N, 2) int32
     energy: jnp.ndarray  # (N,) f32
     alive: jnp.ndarray  # (N,) bool
@@ -159,6 +161,7 @@ class Commons(Foraging):
         self.regrowth_radius = regrowth_radius
 
     def default_params(self) -> CommonsParams:
+        """Default regrowth, costs and society rules."""
         return CommonsParams()
 
     @staticmethod
@@ -195,6 +198,7 @@ class Commons(Foraging):
 
     # ----- contract -----------------------------------------------------------------------
     def reset_env(self, key, params: CommonsParams):
+        """A fresh commons from the layout: agents placed, food grown, standing neutral."""
         k_pos, k_food = jax.random.split(key)
         n_start = len(self.layout.start_cells)
         pick = jax.random.choice(k_pos, n_start, (self.num_agents,), replace=False)
@@ -211,70 +215,20 @@ class Commons(Foraging):
         return self._obs(state), state
 
     def step_env(self, key, state: CommonsState, action, params: CommonsParams):
+        """Every agent moves, eats, shares or takes at once; standing follows what was seen."""
         n = self.num_agents
         k_order, k_regrow = jax.random.split(key)
         action = jnp.asarray(action, jnp.int32).reshape(n)
         alive = state.alive
         rules = params.rules > 0
-        # 1. movement
-        target = state.pos + jnp.asarray(MOVES)[jnp.minimum(action, EAT)]
-        blocked = jnp.asarray(self._walls)[target[:, 0], target[:, 1]]
-        pos = jnp.where((blocked | ~alive)[:, None], state.pos, target)
-        cheb = jnp.abs(pos[:, None, :] - pos[None, :, :]).max(-1)  # (N, N)
-        others = ~jnp.eye(n, dtype=bool) & alive[None, :] & alive[:, None]
-        in_view = others & (cheb <= self.view_radius)
+        pos, others, in_view, cheb = self._move(state, action)  # 1. movement
         # 2. eating, with exclusion of agents in bad standing
-        good_near = jnp.any(in_view & (state.standing[None, :] >= 0.0), axis=1)
-        excluded = rules & alive & (state.standing < params.exclude_below) & good_near
-        spot = jnp.asarray(self._spot_index)[pos[:, 0], pos[:, 1]]
-        has_food = (spot >= 0) & state.food[jnp.maximum(spot, 0)]
-        wants = alive & (action == EAT) & has_food & ~excluded
-        same = spot[:, None] == spot[None, :]
-        earlier = jnp.tril(jnp.ones((n, n), bool), k=-1)
-        eats = wants & ~jnp.any(same & earlier & wants[None, :], axis=1)
-        consumed = jnp.zeros(self.num_food_spots, bool).at[
-            jnp.where(eats, spot, self.num_food_spots)
-        ].set(True, mode="drop")
-        intake = eats * params.food_energy
-        raw = state.energy + intake
-        overate = jnp.where(eats, jnp.maximum(raw - params.satiety, 0.0), 0.0)
-        energy = jnp.where(alive, jnp.minimum(raw, params.max_energy), 0.0)
+        consumed, intake, overate, energy, excluded = self._eat(
+            state, params, action, pos, in_view, rules)
         # 3. shares and takes, one actor at a time in a random order
-        adjacent = others & (cheb <= 1)
         order = jax.random.permutation(k_order, n)
-
-        def transfer(k, carry):
-            energy, shared, took, taken, refused_at = carry
-            i = order[k]
-            e_i = energy[i]
-            neigh = adjacent[i]
-            needy = jnp.argmin(jnp.where(neigh, energy, jnp.inf))
-            rich = jnp.argmax(jnp.where(neigh, energy, -jnp.inf))
-            any_n = neigh.any()
-            act = action[i]
-            # share
-            refuse = rules & (state.standing[needy] < params.refuse_below)
-            give = jnp.minimum(jnp.minimum(params.share_amount, e_i),
-                               params.max_energy - energy[needy])
-            do_share = alive[i] & any_n & (act == SHARE)
-            give = jnp.where(do_share & ~refuse, jnp.maximum(give, 0.0), 0.0)
-            refused_at = refused_at.at[needy].set(refused_at[needy] | (do_share & refuse))
-            energy = energy.at[i].add(-give).at[needy].add(give)
-            # take
-            grab = jnp.minimum(jnp.minimum(params.take_amount, energy[rich]),
-                               params.max_energy - energy[i])
-            do_take = alive[i] & any_n & (act == TAKE)
-            grab = jnp.where(do_take, jnp.maximum(grab, 0.0), 0.0)
-            energy = energy.at[rich].add(-grab).at[i].add(grab)
-            shared = shared.at[i].add(give)
-            took = took.at[i].add(grab)
-            taken = taken.at[rich].add(grab)
-            return energy, shared, took, taken, refused_at
-
-        zeros = jnp.zeros((n,), jnp.float32)
-        energy, shared, took, taken, refused_at = jax.lax.fori_loop(
-            0, n, transfer, (energy, zeros, zeros, zeros, jnp.zeros((n,), bool))
-        )
+        energy, shared, took, taken, refused_at = _transfers(
+            state, params, action, energy, others & (cheb <= 1), order, rules)
         # 4. standing: acts seen by another living agent in view
         seen = jnp.any(in_view, axis=1) & ((shared > 0) | (took > 0))
         delta = params.standing_step * ((shared > 0).astype(jnp.float32) - (took > 0))
@@ -283,12 +237,7 @@ class Commons(Foraging):
         energy = jnp.where(alive, jnp.clip(energy - params.metabolic_cost, 0.0, None), 0.0)
         starved = alive & (energy <= 0.0)
         alive_next = alive & ~starved
-        # 6. density-dependent regrowth (a spot eaten this step does not regrow)
-        food = state.food & ~consumed
-        nearby = jnp.asarray(self._near) @ food.astype(jnp.float32)
-        p = jnp.clip(params.regrowth_rate * nearby, 0.0, 1.0)
-        regrow = jax.random.uniform(k_regrow, (self.num_food_spots,)) < p
-        food = food | (~state.food & regrow)
+        food = self._regrow(state.food, consumed, params, k_regrow)  # 6. regrowth
         refused = refused_at | excluded
         signals = Signals.of(
             energy, energy_prev=state.energy, ate=intake, overate=overate, starved=starved,
@@ -311,6 +260,47 @@ class Commons(Foraging):
         }
         truncated = jnp.broadcast_to(t >= params.time_limit, (n,))
         return self._obs(new), new, reward.astype(jnp.float32), ~alive_next, truncated, info
+
+    def _move(self, state: CommonsState, action):
+        """New positions ``(N, 2)``, which living others each agent has ``(N, N)``, which it
+        sees, and the Chebyshev distances ``(N, N)``."""
+        n, alive = self.num_agents, state.alive
+        target = state.pos + jnp.asarray(MOVES)[jnp.minimum(action, EAT)]
+        blocked = jnp.asarray(self._walls)[target[:, 0], target[:, 1]]
+        pos = jnp.where((blocked | ~alive)[:, None], state.pos, target)
+        cheb = jnp.abs(pos[:, None, :] - pos[None, :, :]).max(-1)  # (N, N)
+        others = ~jnp.eye(n, dtype=bool) & alive[None, :] & alive[:, None]
+        return pos, others, others & (cheb <= self.view_radius), cheb
+
+    def _eat(self, state: CommonsState, params: CommonsParams, action, pos, in_view, rules):
+        """Who eats (the first in index order on a spot; agents in bad standing with a
+        good one in view are excluded): spots consumed, intake, overeating, energy, and
+        who was excluded."""
+        n, alive = self.num_agents, state.alive
+        good_near = jnp.any(in_view & (state.standing[None, :] >= 0.0), axis=1)
+        excluded = rules & alive & (state.standing < params.exclude_below) & good_near
+        spot = jnp.asarray(self._spot_index)[pos[:, 0], pos[:, 1]]
+        has_food = (spot >= 0) & state.food[jnp.maximum(spot, 0)]
+        wants = alive & (action == EAT) & has_food & ~excluded
+        same = spot[:, None] == spot[None, :]
+        earlier = jnp.tril(jnp.ones((n, n), bool), k=-1)
+        eats = wants & ~jnp.any(same & earlier & wants[None, :], axis=1)
+        consumed = jnp.zeros(self.num_food_spots, bool).at[
+            jnp.where(eats, spot, self.num_food_spots)
+        ].set(True, mode="drop")
+        intake = eats * params.food_energy
+        raw = state.energy + intake
+        overate = jnp.where(eats, jnp.maximum(raw - params.satiety, 0.0), 0.0)
+        energy = jnp.where(alive, jnp.minimum(raw, params.max_energy), 0.0)
+        return consumed, intake, overate, energy, excluded
+
+    def _regrow(self, food_before, consumed, params: CommonsParams, key):
+        """Density-dependent regrowth (a spot eaten this step does not regrow)."""
+        food = food_before & ~consumed
+        nearby = jnp.asarray(self._near) @ food.astype(jnp.float32)
+        p = jnp.clip(params.regrowth_rate * nearby, 0.0, 1.0)
+        regrow = jax.random.uniform(key, (self.num_food_spots,)) < p
+        return food | (~food_before & regrow)
 
     # ----- training measures ------------------------------------------------------------------
     def step_extra(self, info) -> dict:
@@ -356,3 +346,44 @@ def gini(x: jnp.ndarray) -> jnp.ndarray:
     diff = jnp.abs(x[..., :, None] - x[..., None, :]).sum((-1, -2))
     total = x.sum(-1)
     return jnp.where(total > 0, diff / (2.0 * n * jnp.maximum(total, 1e-12)), 0.0)
+
+
+def _transfers(state: CommonsState, params: CommonsParams, action, energy, adjacent, order,
+               rules):
+    """Shares and takes, one actor at a time in ``order``: an agent that shares gives to
+    its neediest neighbour (unless the rules refuse one in bad standing), one that takes
+    grabs from its richest. Returns ``(energy, shared, took, taken, refused_at)``, each
+    ``(N,)``."""
+    n, alive = action.shape[0], state.alive
+
+    def transfer(k, carry):
+        energy, shared, took, taken, refused_at = carry
+        i = order[k]
+        e_i = energy[i]
+        neigh = adjacent[i]
+        needy = jnp.argmin(jnp.where(neigh, energy, jnp.inf))
+        rich = jnp.argmax(jnp.where(neigh, energy, -jnp.inf))
+        any_n = neigh.any()
+        act = action[i]
+        # share
+        refuse = rules & (state.standing[needy] < params.refuse_below)
+        give = jnp.minimum(jnp.minimum(params.share_amount, e_i),
+                           params.max_energy - energy[needy])
+        do_share = alive[i] & any_n & (act == SHARE)
+        give = jnp.where(do_share & ~refuse, jnp.maximum(give, 0.0), 0.0)
+        refused_at = refused_at.at[needy].set(refused_at[needy] | (do_share & refuse))
+        energy = energy.at[i].add(-give).at[needy].add(give)
+        # take
+        grab = jnp.minimum(jnp.minimum(params.take_amount, energy[rich]),
+                           params.max_energy - energy[i])
+        do_take = alive[i] & any_n & (act == TAKE)
+        grab = jnp.where(do_take, jnp.maximum(grab, 0.0), 0.0)
+        energy = energy.at[rich].add(-grab).at[i].add(grab)
+        shared = shared.at[i].add(give)
+        took = took.at[i].add(grab)
+        taken = taken.at[rich].add(grab)
+        return energy, shared, took, taken, refused_at
+
+    zeros = jnp.zeros((n,), jnp.float32)
+    return jax.lax.fori_loop(0, n, transfer,
+                             (energy, zeros, zeros, zeros, jnp.zeros((n,), bool)))

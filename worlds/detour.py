@@ -83,6 +83,8 @@ CHANNELS = 5  # wall, goal, lever L, lever R, fixed lever
 
 @struct.dataclass
 class DetourParams:
+    """Parameters of Detour: costs, lever effects and the loop detector."""
+
     goal_reward: float = 2.0
     lever_reward: float = 0.05  # paid for fixing a broken lever
     gradient_scale: float = 0.05  # reward per unit decrease of distance to the goal
@@ -95,6 +97,8 @@ class DetourParams:
 
 @struct.dataclass
 class DetourState:
+    """The state of a Detour episode: position, levers, body and the loop detector's window."""
+
     pos: jnp.ndarray  # (1, 2) int32
     energy: jnp.ndarray  # (1,) f32
     lever: jnp.ndarray  # () int32: 0 none fixed, 1 L fixed, 2 R fixed
@@ -148,6 +152,7 @@ class Detour(World):
         self.obs_shape = (9 * CHANNELS + 4,)
 
     def default_params(self) -> DetourParams:
+        """Default costs, lever effects and loop-detector settings."""
         return DetourParams()
 
     def check_params(self, params: DetourParams) -> None:
@@ -179,6 +184,7 @@ class Detour(World):
         return jnp.concatenate([view, extra])[None]
 
     def reset_env(self, key, params: DetourParams):
+        """A fresh episode at the start cell, levers reset."""
         del key
         pos = jnp.asarray(self._start)[None]
         energy = jnp.full((1,), params.initial_energy, jnp.float32)
@@ -196,6 +202,7 @@ class Detour(World):
         return self._obs(state), state
 
     def step_env(self, key, state: DetourState, action, params: DetourParams):
+        """Move or pull a lever; report missed progress and loops."""
         del key
         a = jnp.asarray(action, jnp.int32).reshape(())
         old = state.pos[0]
@@ -251,6 +258,7 @@ class Detour(World):
         }
 
     def summarize_rollout(self, extra) -> dict:
+        """Per-episode loop measures (loop rate, caught steps, escapes, success) of a rollout."""
         n = extra["done"].sum()
         looped = extra["looped"].sum()
         rate = lambda x, d: jnp.where(d > 0, x / jnp.maximum(d, 1), jnp.nan)  # noqa: E731
@@ -263,6 +271,7 @@ class Detour(World):
 
     # ----- rendering ---------------------------------------------------------------------
     def render_ansi(self, state: DetourState) -> str:
+        """The map, levers and agent as text."""
         grid = np.where(self._walls, "#", " ").astype("<U1")
         grid[tuple(self._goal)] = "G"
         lever = int(state.lever)
@@ -275,6 +284,7 @@ class Detour(World):
         return "\n".join(lines) + "\n"
 
     def render_rgb(self, state: DetourState, cell: int = 16) -> np.ndarray:
+        """The map, levers and agent as an RGB image ``(H, W, 3)`` uint8."""
         h, w = self._walls.shape
         img = np.full((h, w, 3), 235, np.uint8)
         img[self._walls] = (60, 60, 60)

@@ -62,6 +62,8 @@ class ForagingParams:
 
 @struct.dataclass
 class ForagingState:
+    """The state of a Foraging episode: food, position and body."""
+
     pos: jnp.ndarray  # (A, 2) int32 row, col
     energy: jnp.ndarray  # (A,) f32
     alive: jnp.ndarray  # (A,) bool
@@ -130,10 +132,13 @@ class Foraging(World):
 
     # ------------------------------------------------------------------------------------
     def default_params(self) -> ForagingParams:
+        """The default parameters with the overrides this world was built with (the registered
+        variants differ here)."""
         return ForagingParams(**self._param_overrides)
 
     @property
     def num_food_spots(self) -> int:
+        """Number of cells where food can grow."""
         return len(self._spots)
 
     def _obs(self, state: ForagingState) -> jnp.ndarray:
@@ -160,6 +165,8 @@ class Foraging(World):
         return jnp.concatenate([view, state.energy[:, None]], axis=-1)
 
     def reset_env(self, key: jax.Array, params: ForagingParams):
+        """A fresh episode: agents at random start cells, food grown with probability
+        ``initial_food_prob``, energy at ``initial_energy``."""
         k_pos, k_food = jax.random.split(key)
         n_start = len(self.layout.start_cells)
         if self.num_agents == 1:
@@ -180,6 +187,7 @@ class Foraging(World):
         return self._obs(state), state
 
     def step_env(self, key: jax.Array, state: ForagingState, action: jax.Array, params):
+        """Move and eat; pay the metabolic cost; regrow food; starve at zero energy."""
         action = jnp.asarray(action, jnp.int32).reshape(self.num_agents)
         alive = state.alive
         # Movement (dead agents and eating agents stay).

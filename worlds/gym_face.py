@@ -77,6 +77,7 @@ class AffectlabGymEnv(gymnasium.Env):
         return sub
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Gymnasium ``reset``: ``(obs, info)`` as numpy."""
         super().reset(seed=seed)
         if seed is not None or self._key is None:
             self._key = jax.random.PRNGKey(int(self.np_random.integers(0, 2**31 - 1)))
@@ -84,6 +85,8 @@ class AffectlabGymEnv(gymnasium.Env):
         return np.asarray(obs[0], np.float32), {"signals": _signals_py(self._state.signals)}
 
     def step(self, action):
+        """Gymnasium ``step``: ``(obs, reward, terminated, truncated, info)`` as numpy and Python
+        scalars."""
         if self._state is None:
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
@@ -103,6 +106,7 @@ class AffectlabGymEnv(gymnasium.Env):
         )
 
     def render(self):
+        """The frame of the chosen render mode (``ansi`` text or ``rgb_array``)."""
         return self.world.render(self._state, self.render_mode)
 
 

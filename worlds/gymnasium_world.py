@@ -35,8 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+import gymnasium
 import numpy as np
 from flax import struct
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.wrappers import TimeLimit
 
 from worlds.base import World
 from worlds.signals import Signals
@@ -58,6 +61,8 @@ class GymStep(NamedTuple):
 
 @struct.dataclass
 class GymParams:
+    """Host worlds have no swept parameters; an empty pytree keeps the world contract."""
+
     time_limit: int = 100  # steps per episode (the evaluation horizon)
 
 
@@ -81,8 +86,6 @@ class GymnasiumWorld(World):
         max_episode_steps: int | None = None,
         **make_kwargs,
     ):
-        import gymnasium
-
         if not callable(signals):
             raise TypeError(f"signals must be a function of a GymStep, got {signals!r}")
         self.env_id = env if isinstance(env, str) else getattr(env, "__name__", repr(env))
@@ -125,15 +128,15 @@ class GymnasiumWorld(World):
 
     @property
     def name(self) -> str:
+        """The wrapped environment's id."""
         return f"Gymnasium[{self.env_id}]"
 
     def default_params(self) -> GymParams:
+        """The empty :class:`GymParams`."""
         return GymParams(time_limit=self.time_limit)
 
     # ----- host-side pieces ----------------------------------------------------------------
     def _make_one(self):
-        import gymnasium
-
         if isinstance(self._env, str):
             return gymnasium.make(self._env, **self._make_kwargs)
         return self._env(**self._make_kwargs)
@@ -141,9 +144,6 @@ class GymnasiumWorld(World):
     def make_vector_env(self, num_envs: int):
         """A synchronous vector environment that resets an episode in the step that ends
         it (``final_obs``/``final_info`` in ``info``), with the time limit applied."""
-        from gymnasium.vector import AutoresetMode, SyncVectorEnv
-        from gymnasium.wrappers import TimeLimit
-
         def factory():
             return TimeLimit(self._make_one(), max_episode_steps=self.time_limit)
 

@@ -84,6 +84,8 @@ class IowaParams:
 
 @struct.dataclass
 class IowaState:
+    """The state of an IGT session: cards drawn from each deck, the trial, the body's signals."""
+
     drawn: jnp.ndarray  # (A, 4) int32 cards drawn from each deck so far
     t: jnp.ndarray  # () int32 trials played
     signals: Signals
@@ -105,9 +107,11 @@ class IowaGambling(World):
         self.num_agents = num_agents
 
     def default_params(self) -> IowaParams:
+        """The published schedule (Bechara et al. 1994) as arrays."""
         return IowaParams()
 
     def action_mask(self, state: IowaState, params=None) -> jnp.ndarray:
+        """``(num_agents, 4)`` bool: every deck may be drawn."""
         del params
         return jnp.ones(state.drawn.shape, bool)
 
@@ -116,6 +120,7 @@ class IowaGambling(World):
         return jnp.concatenate([available, jnp.ones((self.num_agents, 1), jnp.float32)], axis=1)
 
     def reset_env(self, key, params: IowaParams):
+        """A new session: no card drawn yet."""
         del key
         a = self.num_agents
         state = IowaState(
@@ -126,6 +131,7 @@ class IowaGambling(World):
         return self._obs(state), state
 
     def step_env(self, key, state: IowaState, action, params: IowaParams):
+        """Draw a card from the chosen deck: its gain and loss by the schedule."""
         del key
         deck = jnp.asarray(action, jnp.int32).reshape(self.num_agents)
         in_range = (deck >= 0) & (deck < 4)
@@ -156,6 +162,7 @@ class IowaGambling(World):
 
     # ----- rendering ------------------------------------------------------------------------
     def render_ansi(self, state: IowaState, params: IowaParams | None = None) -> str:
+        """The trial, the money and the cards drawn per deck as text."""
         lines = []
         for a in range(self.num_agents):
             left = "  ".join(f"{DECKS[i]}:{int(state.drawn[a, i]):3d} drawn" for i in range(4))

@@ -33,6 +33,7 @@ class Layout:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the map."""
         return self.walls.shape
 
 

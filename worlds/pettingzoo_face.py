@@ -29,6 +29,9 @@ from worlds.registry import make
 
 
 class AffectlabParallelEnv(ParallelEnv):
+    """A PettingZoo ``ParallelEnv`` over a multi-agent affectlab world (numpy in and out, agents
+    as ``agent_<i>`` keys)."""
+
     metadata = {"render_modes": ["ansi", "rgb_array"], "name": "affectlab_parallel_v0"}
 
     def __init__(self, world_id: str = "Commons-v0", render_mode: str | None = None,
@@ -51,9 +54,11 @@ class AffectlabParallelEnv(ParallelEnv):
         self._key = jax.random.PRNGKey(0)
 
     def observation_space(self, agent):
+        """The observation space of ``agent``."""
         return self._obs_space
 
     def action_space(self, agent):
+        """The action space of ``agent``."""
         return self._act_space
 
     def _obs_dict(self, obs):
@@ -68,6 +73,7 @@ class AffectlabParallelEnv(ParallelEnv):
         return out
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        """PettingZoo ``reset``: per-agent observations and infos."""
         if seed is not None:
             self._key = jax.random.PRNGKey(seed)
         self._key, k = jax.random.split(self._key)
@@ -76,6 +82,8 @@ class AffectlabParallelEnv(ParallelEnv):
         return self._obs_dict(obs), self._infos(self._state.signals, self.agents)
 
     def step(self, actions: dict):
+        """PettingZoo ``step``: per-agent observations, rewards, terminations, truncations,
+        infos; dead agents leave."""
         if not self.agents:
             raise RuntimeError("step() after the episode ended: call reset()")
         unknown = set(actions) - set(self.agents)
@@ -98,9 +106,11 @@ class AffectlabParallelEnv(ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
     def render(self):
+        """The frame of the chosen render mode."""
         return self.world.render(self._state, self.render_mode)
 
     def close(self):
+        """Nothing to release."""
         pass
 
 

@@ -74,4 +74,5 @@ def make(world_id: str, **kwargs: Any) -> tuple[World, Any]:
 
 
 def registered() -> list[str]:
+    """The registered world ids, sorted."""
     return sorted(REGISTRY)

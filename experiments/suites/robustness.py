@@ -34,11 +34,18 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import jax
 import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from affect.lesion import Lesion
-from experiments.figures import save_figure
-from experiments.suites import Suite, per_run, register_suite
+from affect.lesion import Lesion, stack_lesions
+from affect.ppo import AgentConfig, independent, make_evaluate
+from experiments.agents import load_agents
+from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.tables import per_run, statistics
+from experiments.suites.base import Suite
+from experiments.tasks import foraging, loops, social
 
 FORAGING_SHIFTS = {
     "abundance": {"world": "ForagingAbundant-v0"},
@@ -54,14 +61,10 @@ MEASURES = {"foraging": ("survival", "episode_return"), "detour": ("success",),
             "commons": ("survival", "episode_return")}
 
 
-@register_suite("robustness")
-def robustness(quick: bool = False) -> Suite:
+def suite(quick: bool = False) -> Suite:
     """Are affect agents more robust to shift, and where do emotions misfire?"""
-    from affect.ppo import AgentConfig
-    from experiments.catalogue import foraging, loops, social
-
     members = []
-    f = foraging(quick)
+    f = foraging.spec(quick)
     for w in QUICK_WIDTHS if quick else WIDTHS:
         spec = dataclasses.replace(
             f, name=f"robustness-foraging-w{w}" + ("-quick" if quick else ""),
@@ -69,14 +72,14 @@ def robustness(quick: bool = False) -> Suite:
             agent=AgentConfig(hidden=(w, w)), shifts=FORAGING_SHIFTS,
             seeds=3 if quick else 16, total_steps=800_000 if quick else 3_000_000)
         members.append((f"foraging-w{w}", spec))
-    d = loops(quick)
+    d = loops.spec(quick)
     members.append(("detour", dataclasses.replace(
         d, name="robustness-detour" + ("-quick" if quick else ""),
         conditions=(Lesion("intact"), Lesion("frustration-lesion", {"frustration": 0.0})),
         shifts=DETOUR_SHIFTS, seeds=8 if quick else 32)))
-    members.append(("commons", social(quick)))
+    members.append(("commons", social.spec(quick)))
     return Suite("robustness-quick" if quick else "robustness", tuple(members), report,
-                 needs_agents=("commons",))
+                 needs_agents=("commons",), experiment="robustness")
 
 
 def mix_partners(x: np.ndarray) -> np.ndarray:
@@ -96,13 +99,6 @@ def new_partners(run_dir: Path, key_seed: int = 10_000):
     S``: as a group the mixed population is the agents ``i`` of seeds ``s + i``, and every
     agent plays with strangers. Eval gains are those of the condition (a lesioned agent
     stays lesioned)."""
-    import jax
-    import pandas as pd
-
-    from affect.lesion import stack_lesions
-    from affect.ppo import independent, make_evaluate
-    from experiments.agents import load_agents
-
     agents = load_agents(run_dir)
     static, world_params, affect_params = agents.setup()
     n_agents, n_seeds = static.world.num_agents, len(agents.seeds)
@@ -134,11 +130,9 @@ def new_partners(run_dir: Path, key_seed: int = 10_000):
     return pd.concat(rows, ignore_index=True)
 
 
-def retention_table(dirs: dict[str, Path]):
+def retention_table(dirs: dict[str, Path]) -> pd.DataFrame:
     """Per run: base and shifted evaluation and their ratio, tidy
     (member, width, shift, condition, seed, base, shifted, retention)."""
-    import pandas as pd
-
     frames = []
     for label, d in dirs.items():
         if label == "commons":
@@ -171,16 +165,9 @@ def retention_table(dirs: dict[str, Path]):
     return pd.concat(frames, ignore_index=True)
 
 
-def report(out: Path, dirs: dict[str, Path]) -> list:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
-
-    from experiments.report import statistics
-
+def report(out: Path, dirs: dict[str, Path]) -> None:
+    """Write ``retention.csv``, ``statistics.csv`` (retention, shifted and base
+    evaluations, every lesion against intact) and the figure."""
     ret = retention_table(dirs)
     ret.to_csv(out / "retention.csv", index=False)
     rows = []
@@ -193,8 +180,12 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
     stats = pd.concat(rows, ignore_index=True)
     stats.to_csv(out / "statistics.csv", index=False)
 
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
-    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2), constrained_layout=True)
+    draw_figure(ret, out)
+
+
+def draw_figure(ret: pd.DataFrame, folder: Path) -> None:
+    """Retention under every shift: foraging (width 64), by width, detour, commons."""
+    fig, axes = new_figure(4, (19, 4.2))
     surv = ret[ret["measure"] != "episode_return"]
     f = surv[surv["member"] == "foraging-w64"]
     sns.barplot(data=f, x="shift", y="retention", hue="condition", ax=axes[0],
@@ -222,5 +213,4 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
                 xlabel="")
     fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds, 95% CI)",
                  fontsize=10)
-    save_figure(fig, out)
-    return []
+    save_figure(fig, folder)

@@ -1,6 +1,6 @@
 """Kill ``affectlab run`` with SIGKILL at random moments, restart it, and check the result.
 
-    python -m experiments.resume_check foraging --quick --kills 5 --out results/resume-check
+    python -m experiments.tools.resume_check foraging --quick --kills 5 --out results/resume-check
 
 1. Runs the experiment once without interruption (the reference).
 2. Runs it again into another folder, killing the whole process group (runner and
@@ -30,12 +30,15 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 
 def _affectlab(*args: str) -> list[str]:
+    """The command line of ``affectlab ARGS`` in this Python."""
     return [sys.executable, "-m", "experiments", *args]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment")
     p.add_argument("--quick", action="store_true")
@@ -49,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--kills must be >= 1")
     if not 0 < args.span <= 1:
         p.error("--span must be in (0, 1]")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the check (see the module docstring); returns 0 when every check holds."""
+    args = _parse(argv)
     rng = random.Random(args.seed)
     common = [args.experiment] + (["--quick"] if args.quick else []) + ["--no-figure"]
     ref, test = args.out / "reference", args.out / "killed"
@@ -60,6 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     ref_s = time.perf_counter() - t0
     print(f"reference run: {ref_s:.0f} s", flush=True)
 
+    kills = _kill_and_restart(args, common, test, rng, ref_s)
+    t0 = time.perf_counter()
+    done = subprocess.run(_affectlab("run", *common, "--out", str(test)),
+                          stdout=subprocess.DEVNULL)
+    print(f"final restart: {time.perf_counter() - t0:.0f} s, exit code {done.returncode}")
+    checks = _checks(args, kills, done.returncode, ref, test)
+    ok = all(checks.get(k) for k in ("finished", "all_kills_landed", "no_run_recomputed",
+                                     "equal_to_reference"))
+    report = {"experiment": args.experiment, "quick": args.quick, "reference_s": ref_s,
+              "span": args.span, "kills": kills, "checks": checks, "passed": ok}
+    (args.out / "resume_check.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(checks))
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def _kill_and_restart(args, common: list[str], test: Path, rng, ref_s: float) -> list[dict]:
+    """Start the run ``--kills`` times, each killed with SIGKILL at a random moment."""
     stage = test.parent / f".{test.name}.partial"
     kills = []
     fresh = ["--fresh"]
@@ -84,15 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kill {i + 1}: SIGKILL after {moment:.1f} s, {jobs} finished jobs on disk"
               + (" (the run had already finished)" if finished_before_kill else ""),
               flush=True)
-    t0 = time.perf_counter()
-    done = subprocess.run(_affectlab("run", *common, "--out", str(test)),
-                          stdout=subprocess.DEVNULL)
-    print(f"final restart: {time.perf_counter() - t0:.0f} s, exit code {done.returncode}")
+    return kills
 
-    import pandas as pd
 
+def _checks(args, kills: list[dict], returncode: int, ref: Path, test: Path) -> dict:
+    """Finished, every kill landed, nothing recomputed, results equal to the reference."""
     landed = sum(not k["finished_before_kill"] for k in kills)
-    checks = {"finished": done.returncode == 0 and (test / "results.csv").exists(),
+    checks = {"finished": returncode == 0 and (test / "results.csv").exists(),
               "kills_landed": landed, "all_kills_landed": landed == args.kills}
     if checks["finished"]:
         events = [json.loads(x) for x in (test / "journal.jsonl").read_text().splitlines()]
@@ -106,15 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             checks["equal_to_reference"] = True
         except AssertionError:
             checks["equal_to_reference"] = False
-    ok = all(checks.get(k) for k in ("finished", "all_kills_landed", "no_run_recomputed",
-                                     "equal_to_reference"))
-    report = {"experiment": args.experiment, "quick": args.quick, "reference_s": ref_s,
-              "span": args.span,
-              "kills": kills, "checks": checks, "passed": ok}
-    (args.out / "resume_check.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(checks))
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return checks
 
 
 if __name__ == "__main__":

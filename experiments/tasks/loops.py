@@ -1,22 +1,28 @@
-"""The ``loops`` experiment's statistics, claims and figure (reads results only).
+"""The ``loops`` experiment: does frustration break oscillation between two failing plans?
+
+``Detour-v0``: the goal lies behind a wall, the reward gradient points into a pocket
+with two levers that undo each other. Intact agents vs frustration-lesioned,
+hunger-lesioned (a control: the body still tires) and fully lesioned ones.
 
 Measures are the Detour training measures (:mod:`worlds.detour`), averaged per run over
 the last quarter of training: loop rate (share of episodes caught in a short cycle for
 at least ``loop_steps`` steps), success (goal reached), steps caught in the longest
 cycle, and the share of looped episodes that still reached the goal (escape).
-``statistics.csv`` compares each condition with intact; ``claims.csv`` holds the claim:
-removing frustration raises the loop rate (95% CI of the difference excluding 0).
+``statistics.csv`` compares each condition with intact.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.figures import save_figure
-from experiments.report import format_claims, late_means, statistics, values
-from experiments.stats import bootstrap_two_sample, diff_of_means, permutation_test
+import pandas as pd
+import seaborn as sns
 
-__all__ = ["MEASURES", "check_claims", "draw", "format_claims"]
+from affect.lesion import Lesion
+from experiments.analysis.plots import condition_order, new_figure, save_figure
+from experiments.analysis.tables import late_means, statistics
+from experiments.spec import ExperimentSpec
+from experiments.tasks.base import INTACT, Task, default_channels, full_lesion
 
 MEASURES = [
     ("late/detour/loop_rate", "loop rate (episodes caught in a short cycle), late training"),
@@ -25,48 +31,50 @@ MEASURES = [
     ("late/detour/escape_rate", "looped episodes that still reached the goal, late training"),
     ("late/charts/episode_return", "world return per episode, late training"),
 ]
-LESION = "frustration-lesion"
 
 
-def late_table(df):
-    import pandas as pd
+def spec(quick: bool = False) -> ExperimentSpec:
+    """Does frustration break oscillation between two failing plans?
 
+    ``Detour-v0``: the goal lies behind a wall, the reward gradient points into a pocket
+    with two levers that undo each other. Intact agents vs frustration-lesioned, hunger-
+    lesioned (a control: the body still tires) and fully lesioned ones; loop rate,
+    success and time caught over the last quarter of training. Quick: 16 seeds, 300k
+    steps; full: 64 seeds, 1M.
+    """
+    return ExperimentSpec(
+        name="loops-quick" if quick else "loops",
+        world="Detour-v0",
+        conditions=(
+            INTACT,
+            Lesion("frustration-lesion", {"frustration": 0.0}),
+            Lesion("hunger-lesion", {"hunger": 0.0}),
+            Lesion("full-lesion", full_lesion(default_channels())),
+        ),
+        seeds=16 if quick else 64,
+        total_steps=300_000 if quick else 1_000_000,
+    )
+
+
+def late_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-run late-training means of the Detour measures and the world return."""
     return pd.concat([late_means(df, "detour/"), late_means(df, "charts/episode_return")],
                      ignore_index=True)
 
 
-def check_claims(late):
-    d = bootstrap_two_sample(values(late, LESION, "late/detour/loop_rate"),
-                             values(late, "intact", "late/detour/loop_rate"), diff_of_means)
-    p = permutation_test(values(late, LESION, "late/detour/loop_rate"),
-                         values(late, "intact", "late/detour/loop_rate"), alternative="greater")
-    return [{
-        "claim": f"{LESION} vs intact: removing frustration raises the loop rate (CI excludes 0)",
-        "measured": f"difference {d[0]:+.3f} [95% CI {d[1]:+.3f}, {d[2]:+.3f}], one-sided "
-                    f"permutation p = {p:.3g}",
-        "passed": bool(d[1] > 0),
-    }]
+def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Every condition against intact on the late-training measures of ``results.csv``."""
+    return statistics(late_table(df), MEASURES)
 
 
-def draw(results_dir) -> list:
-    """Write statistics.csv, claims.csv and the figure; return the claims."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
-
+def report(results_dir) -> None:
+    """Write ``statistics.csv`` (:func:`statistics_table`) and the figure."""
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
+    statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)
     late = late_table(df)
-    statistics(late, MEASURES).to_csv(results_dir / "statistics.csv", index=False)
-    claims = check_claims(late)
-    pd.DataFrame(claims).to_csv(results_dir / "claims.csv", index=False)
-
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.05)
-    order = list(dict.fromkeys(df["condition"]))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.0), constrained_layout=True)
+    order = condition_order(df)
+    fig, axes = new_figure(3, (14, 4.0), font_scale=1.05)
     for ax, (metric, title) in zip(axes[:2], [("detour/loop_rate", "Loop rate"),
                                               ("detour/success", "Success")], strict=True):
         sub = df[df["metric"] == metric].dropna(subset=["value"])
@@ -86,4 +94,6 @@ def draw(results_dir) -> list:
     fig.suptitle(f"Detour-v0: {n_seeds} seeds per condition, 95% bootstrap intervals",
                  fontsize=10)
     save_figure(fig, results_dir)
-    return claims
+
+
+TASK = Task("loops", spec, report)

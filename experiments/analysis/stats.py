@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+from math import comb
+
 import numpy as np
 
 
@@ -81,6 +84,7 @@ def ratio_of_means(a, b):
 
 
 def diff_of_means(a, b):
+    """``mean(a) - mean(b)`` along the last axis (NaNs dropped)."""
     return np.mean(a, -1) - np.mean(b, -1)
 
 
@@ -107,9 +111,6 @@ def permutation_test(
     ``alternative``: ``"two-sided"`` (|stat| at least as large), ``"greater"`` or
     ``"less"``. ``stat`` takes two arrays ``(n, len)`` and returns ``(n,)``.
     """
-    from itertools import combinations
-    from math import comb
-
     if alternative not in ("two-sided", "greater", "less"):
         raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less', got "
                          f"{alternative!r}")

@@ -18,27 +18,36 @@ channel b for y but not x).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import seaborn as sns
 
 from affect.lesion import Lesion
-from experiments.figures import save_figure
-from experiments.suites import Suite, per_run, register_suite
+from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.tables import per_run, statistics
+from experiments.suites.base import Suite
+from experiments.tasks import TASKS as CATALOGUE
+from experiments.tasks.base import default_channels
 
 GAINS = (0.0, 0.25, 0.5, 0.75)
 
 
 @dataclass(frozen=True)
 class Headline:
+    """A task's headline measure: ``metric``, reduced per run by ``how`` (see
+    :func:`~experiments.analysis.tables.per_run`), and which direction is better."""
+
     metric: str
     how: str  # per_run: "value" | "mean" | "late"
     higher_is_better: bool
 
 
 # task -> (catalogue experiment, {onset: headline})
-TASKS = {
+HEADLINES = {
     "foraging": ("foraging", {"developmental": Headline("charts/survival", "mean", True),
                               "acquired": Headline("eval/survival", "value", True)}),
     "paralysis": ("paralysis", {"developmental": Headline("test/ticks_equal", "value", False),
@@ -53,10 +62,12 @@ TASKS = {
 
 
 def condition_name(channel: str, gain: float, onset: str) -> str:
+    """``"hunger@0.25"`` (``-acquired`` appended for the acquired onset)."""
     return f"{channel}@{gain:g}" + ("-acquired" if onset == "acquired" else "")
 
 
 def graded_lesions(channels, gains=GAINS, acquired_gains=GAINS) -> tuple[Lesion, ...]:
+    """Intact, and every channel at every gain, developmental and acquired."""
     out = [Lesion("intact")]
     for c in channels:
         out += [Lesion(condition_name(c, g, "developmental"), {c: g}) for g in gains]
@@ -65,20 +76,14 @@ def graded_lesions(channels, gains=GAINS, acquired_gains=GAINS) -> tuple[Lesion,
     return tuple(out)
 
 
-@register_suite("lesion-matrix")
-def lesion_matrix(quick: bool = False) -> Suite:
+def suite(quick: bool = False) -> Suite:
     """Which channel is needed for which task (dissociations), and how much of it?"""
-    import dataclasses
-
-    from affect.ppo import AgentConfig
-    from experiments.catalogue import EXPERIMENTS
-
-    channels = AgentConfig().affect_channels
+    channels = default_channels()
     members = []
-    for task, (exp, _) in TASKS.items():
+    for task, (exp, _) in HEADLINES.items():
         if quick and task == "social":
             continue
-        base = EXPERIMENTS[exp](quick)
+        base = CATALOGUE[exp].spec(quick)
         cheap = base.trainer == "online"
         if quick and not cheap:
             conds = graded_lesions(channels, gains=(0.0, 0.5), acquired_gains=(0.0,))
@@ -91,7 +96,8 @@ def lesion_matrix(quick: bool = False) -> Suite:
         spec = dataclasses.replace(base, name=f"matrix-{task}" + ("-quick" if quick else ""),
                                    conditions=conds, seeds=seeds, total_steps=steps)
         members.append((task, spec))
-    return Suite("lesion-matrix-quick" if quick else "lesion-matrix", tuple(members), report)
+    return Suite("lesion-matrix-quick" if quick else "lesion-matrix", tuple(members), report,
+                 experiment="lesion-matrix")
 
 
 def parse_condition(name: str):
@@ -103,16 +109,12 @@ def parse_condition(name: str):
     return channel, float(gain), onset
 
 
-def effects_table(dirs: dict[str, Path]):
+def effects_table(dirs: dict[str, Path]) -> pd.DataFrame:
     """One row per task x lesion condition: the headline measure against intact."""
-    import pandas as pd
-
-    from experiments.report import statistics
-
     rows = []
     for task, d in dirs.items():
         df = pd.read_csv(Path(d) / "results.csv")
-        for onset, h in TASKS[task][1].items():
+        for onset, h in HEADLINES[task][1].items():
             table = per_run(df, h.metric, h.how)
             keep = [c for c in table["condition"].unique()
                     if c == "intact" or (parse_condition(c) or (0, 0, ""))[2] == onset]
@@ -141,7 +143,8 @@ def effects_table(dirs: dict[str, Path]):
     return out
 
 
-def dissociations(effects) -> list[str]:
+def dissociations(effects: pd.DataFrame) -> list[str]:
+    """What each channel is needed for, and every double dissociation, as text lines."""
     full = effects[(effects["gain"] == 0.0) & (effects["onset"] == "developmental")]
     needed = {(r.channel, r.task): bool(r.needed) for r in full.itertuples()}
     tasks = list(dict.fromkeys(full["task"]))
@@ -165,22 +168,20 @@ def dissociations(effects) -> list[str]:
     return lines
 
 
-def report(out: Path, dirs: dict[str, Path]) -> list:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
+def report(out: Path, dirs: dict[str, Path]) -> None:
+    """Write ``statistics.csv`` (the effects table), ``dissociations.txt`` and the figure."""
     effects = effects_table(dirs)
     effects.to_csv(out / "statistics.csv", index=False)
     lines = dissociations(effects)
     (out / "dissociations.txt").write_text("\n".join(lines) + "\n")
 
-    sns.set_theme(style="white", context="paper", font_scale=1.0)
+    draw_figure(effects, out)
+
+
+def draw_figure(effects: pd.DataFrame, folder: Path) -> None:
+    """Harm heat maps (full lesion, both onsets) and dose-response curves per task."""
     tasks = list(dict.fromkeys(effects["task"]))
-    fig, axes = plt.subplots(1, 2 + len(tasks), figsize=(4.2 * (2 + len(tasks)), 3.8),
-                             constrained_layout=True)
+    fig, axes = new_figure(2 + len(tasks), (4.2 * (2 + len(tasks)), 3.8), style="white")
     for ax, onset in zip(axes[:2], ("developmental", "acquired"), strict=True):
         sub = effects[(effects["gain"] == 0.0) & (effects["onset"] == onset)]
         grid = sub.pivot(index="channel", columns="task", values="harm_g").reindex(
@@ -207,5 +208,4 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
         ax.legend(fontsize=7)
     fig.suptitle("Lesion matrix: every channel x every task (harm > 0: the lesion made the "
                  "task worse)", fontsize=10)
-    save_figure(fig, out)
-    return []  # findings, not claims: dissociations.txt; claims.toml checks them
+    save_figure(fig, folder)

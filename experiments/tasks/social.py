@@ -1,25 +1,26 @@
-"""The ``social`` experiment's statistics, claims and figure (reads results only).
+"""The ``social`` experiment: does felt standing keep a commons alive?
 
+``Commons-v0`` (4 agents, society rules on), each agent with its own network: all
+intact, all social-lesioned, and one social-lesioned agent (agent 0) among intact ones.
 Measures are the Commons training measures (:mod:`worlds.commons`), averaged per run
 over the last quarter of training (the "late" phase). ``statistics.csv`` compares each
 condition with the intact population (:func:`experiments.report.statistics`);
-``claims.csv`` holds the issue's claims:
-
-* the all-lesioned population sustains less food stock *or* lower group welfare (total
-  energy) than the intact one, the 95% CI of the difference excluding 0;
-* in the mixed population a lone lesioned agent (agent 0) ends with lower standing than
-  its intact peers (the CI of the within-run difference excluding 0).
+``late/social/standing_gap`` is, per run, agent 0's standing minus its peers' (the
+claims in ``claims.toml`` read it for the mixed population).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.figures import save_figure
-from experiments.report import _in_condition_order, format_claims, late_means, statistics, values
-from experiments.stats import bootstrap_ci, bootstrap_two_sample, diff_of_means
+import pandas as pd
+import seaborn as sns
 
-__all__ = ["MEASURES", "check_claims", "draw", "format_claims", "late_table"]
+from affect.lesion import Lesion
+from experiments.analysis.plots import condition_order, new_figure, save_figure
+from experiments.analysis.tables import in_condition_order, late_means, statistics
+from experiments.spec import ExperimentSpec
+from experiments.tasks.base import INTACT, Task
 
 MEASURES = [
     ("late/social/food_stock", "food stock (share of spots with food), late training"),
@@ -37,6 +38,25 @@ ALL = "social-lesion"
 MIXED = "one-lesioned"
 
 
+def spec(quick: bool = False) -> ExperimentSpec:
+    """Does felt standing keep a commons alive?
+
+    ``Commons-v0`` (4 agents, society rules on) with the default agent (every agent has
+    its own network, so a developmentally lesioned agent learns its own policy rather
+    than running one shaped by the feeling agents): all intact, all social-lesioned, and
+    one social-lesioned agent (agent 0) among intact ones. Quick: 16 seeds, 295k steps;
+    full: 32, 2M.
+    """
+    return ExperimentSpec(
+        name="social-quick" if quick else "social",
+        world="Commons-v0",
+        conditions=(INTACT, Lesion(ALL, {"social": 0.0}),
+                    Lesion(MIXED, {"social": 0.0}, agents=(0,))),
+        seeds=16 if quick else 32,
+        total_steps=294_912 if quick else 2_000_000,
+    )
+
+
 def late_table(df, fraction: float = 0.25):
     """Per-run means of every ``social/*`` curve over the last ``fraction`` of steps, as
     tidy rows ``late/<metric>`` (plus ``late/social/standing_gap``)."""
@@ -44,48 +64,13 @@ def late_table(df, fraction: float = 0.25):
     wide = out.pivot_table(index=["condition", "seed"], columns="metric", values="value")
     gap = (wide["late/social/standing_agent0"] - wide["late/social/standing_others"]).rename(
         "value").reset_index().assign(metric="late/social/standing_gap")
-    import pandas as pd
-
     out = pd.concat([out, gap[out.columns]], ignore_index=True)
-    return _in_condition_order(out, df)
+    return in_condition_order(out, df)
 
 
-def check_claims(late):
-    claims = []
-
-    def add(claim, measured, passed):
-        claims.append({"claim": claim, "measured": measured, "passed": bool(passed)})
-
-    diffs = {}
-    for metric in ("late/social/food_stock", "late/social/total_energy"):
-        diffs[metric] = bootstrap_two_sample(
-            values(late, ALL, metric), values(late, "intact", metric), diff_of_means
-        )
-    text = "; ".join(
-        f"{m.split('/')[-1]} difference {d[0]:+.3f} [95% CI {d[1]:+.3f}, {d[2]:+.3f}]"
-        for m, d in diffs.items()
-    )
-    add(f"{ALL} vs intact: less food stock or lower group welfare (CI excludes 0)", text,
-        any(d[2] < 0 for d in diffs.values()))
-    gap = bootstrap_ci(values(late, MIXED, "late/social/standing_gap"))
-    add(f"{MIXED}: the lone lesioned agent ends with lower standing than its peers "
-        "(CI excludes 0)",
-        f"agent 0 minus the others {gap[0]:+.3f} [95% CI {gap[1]:+.3f}, {gap[2]:+.3f}]",
-        gap[2] < 0)
-    return claims
-
-
-def draw(results_dir) -> list:
-    """Write statistics.csv, claims.csv and the figure; return the claims."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
-
-    results_dir = Path(results_dir)
-    df = pd.read_csv(results_dir / "results.csv")
+def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Every condition against the intact population on every late-training measure of
+    ``results.csv``, and on each agent's standing."""
     late = late_table(df)
     agents = sorted(
         int(m.rsplit("/", 1)[1]) for m in late["metric"].unique()
@@ -93,19 +78,28 @@ def draw(results_dir) -> list:
     )
     per_agent = [(f"late/social/standing/{i}", f"standing of agent {i}, late training")
                  for i in agents]
-    statistics(late, MEASURES + per_agent).to_csv(results_dir / "statistics.csv", index=False)
-    claims = check_claims(late)
-    pd.DataFrame(claims).to_csv(results_dir / "claims.csv", index=False)
+    return statistics(late, MEASURES + per_agent)
 
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.05)
+
+def report(results_dir) -> None:
+    """Write ``statistics.csv`` (:func:`statistics_table`) and the figure."""
+    results_dir = Path(results_dir)
+    df = pd.read_csv(results_dir / "results.csv")
+    statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)
+    draw_figure(df, results_dir)
+
+
+def draw_figure(df: pd.DataFrame, folder: Path) -> None:
+    """Food, welfare, shares and standing over training, and the lone lesioned agent's
+    standing against its peers (``figure.png``/``.pdf``)."""
     panels = [
         ("social/food_stock", "Food stock (share of spots with food)"),
         ("social/total_energy", "Group welfare (total energy)"),
         ("social/share_rate", "Shares per agent-step"),
         ("social/standing", "Mean standing"),
     ]
-    fig, axes = plt.subplots(1, 5, figsize=(21, 4.2), constrained_layout=True)
-    order = list(dict.fromkeys(df["condition"]))
+    fig, axes = new_figure(5, (21, 4.2), font_scale=1.05)
+    order = condition_order(df)
     for ax, (metric, title) in zip(axes, panels, strict=False):
         sub = df[df["metric"] == metric].dropna(subset=["value"])
         sns.lineplot(data=sub, x="step", y="value", hue="condition", hue_order=order,
@@ -122,5 +116,7 @@ def draw(results_dir) -> list:
     axes[4].legend(fontsize=7, title="")
     n_seeds = df["seed"].nunique()
     fig.suptitle(f"Commons-v0: means over {n_seeds} seeds, 95% bootstrap bands", fontsize=10)
-    save_figure(fig, results_dir)
-    return claims
+    save_figure(fig, folder)
+
+
+TASK = Task("social", spec, report)

@@ -23,9 +23,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
 from affect.lesion import Lesion
-from experiments.figures import save_figure
-from experiments.suites import Suite, per_run, register_suite
+from affect.ppo import AgentConfig
+from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.tables import per_run, statistics
+from experiments.suites.base import Suite
+from experiments.tasks import foraging
 
 DEFAULT_LR = 2.5e-3
 
@@ -46,13 +53,9 @@ def settings(quick: bool) -> list[tuple[str, str, float | str, dict]]:
     return out
 
 
-@register_suite("sensitivity")
-def sensitivity(quick: bool = False) -> Suite:
+def suite(quick: bool = False) -> Suite:
     """How do batch size, learning rate, epochs and optimiser affect intact vs lesioned agents?"""
-    from affect.ppo import AgentConfig
-    from experiments.catalogue import foraging
-
-    base = foraging(quick)
+    base = foraging.spec(quick)
     members = []
     for label, _, _, change in settings(quick):
         spec = dataclasses.replace(
@@ -61,20 +64,30 @@ def sensitivity(quick: bool = False) -> Suite:
             agent=dataclasses.replace(AgentConfig(), **change),
             seeds=2 if quick else 8, total_steps=300_000 if quick else 1_000_000)
         members.append((label, spec))
-    return Suite("sensitivity-quick" if quick else "sensitivity", tuple(members), report)
+    return Suite("sensitivity-quick" if quick else "sensitivity", tuple(members), report,
+                 experiment="sensitivity")
 
 
-def report(out: Path, dirs: dict[str, Path]) -> list:
-    import matplotlib
+def report(out: Path, dirs: dict[str, Path]) -> None:
+    """Write ``runs.csv`` (per-run survival), ``diverged.csv``, ``statistics.csv`` (every
+    setting: hunger-lesioned against intact) and the figure."""
+    runs, diverged = runs_table(dirs)
+    runs.to_csv(out / "runs.csv", index=False)
+    pd.DataFrame(diverged, columns=["setting", "condition", "seed"]).to_csv(
+        out / "diverged.csv", index=False)
+    stats = []
+    for label, sub in runs.groupby("setting", sort=False):
+        s = statistics(sub.assign(metric=label + ":" + sub["metric"]),
+                       [(f"{label}:charts/survival", f"{label}: survival during training"),
+                        (f"{label}:eval/survival", f"{label}: final survival (eval)")])
+        stats.append(s)
+    pd.concat(stats, ignore_index=True).to_csv(out / "statistics.csv", index=False)
+    draw_figure(runs, out)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import pandas as pd
-    import seaborn as sns
 
-    from experiments.report import statistics
-
+def runs_table(dirs: dict[str, Path]) -> tuple[pd.DataFrame, list[dict]]:
+    """Per run and setting: survival during training (0 from a divergence on) and final
+    survival, tidy; and the diverged runs."""
     meta = {label: (factor, value) for label, factor, value, _ in settings(False)}
     frames, diverged = [], []
     for label, d in dirs.items():
@@ -93,21 +106,13 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
         factor, value = meta[label]
         for t in (train, final):
             frames.append(t.assign(setting=label, factor=factor, setting_value=str(value)))
-    runs = pd.concat(frames, ignore_index=True)
-    runs.to_csv(out / "runs.csv", index=False)
-    pd.DataFrame(diverged, columns=["setting", "condition", "seed"]).to_csv(
-        out / "diverged.csv", index=False)
-    stats = []
-    for label, sub in runs.groupby("setting", sort=False):
-        s = statistics(sub.assign(metric=label + ":" + sub["metric"]),
-                       [(f"{label}:charts/survival", f"{label}: survival during training"),
-                        (f"{label}:eval/survival", f"{label}: final survival (eval)")])
-        stats.append(s)
-    pd.concat(stats, ignore_index=True).to_csv(out / "statistics.csv", index=False)
+    return pd.concat(frames, ignore_index=True), diverged
 
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+
+def draw_figure(runs: pd.DataFrame, folder: Path) -> None:
+    """One sensitivity curve per factor (survival during training)."""
     factors = ["learning rate", "batch size", "epochs", "optimiser"]
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.0), constrained_layout=True)
+    fig, axes = new_figure(4, (17, 4.0))
     train = runs[runs["metric"] == "charts/survival"]
     base = train[train["setting"] == "base"]
     defaults = {"learning rate": DEFAULT_LR, "batch size": 2048, "epochs": 2,
@@ -129,5 +134,4 @@ def report(out: Path, dirs: dict[str, Path]) -> list:
         ax.legend(fontsize=7)
     fig.suptitle("Sensitivity on Foraging-v0: mean survival over training (95% CI over "
                  "seeds; diverged runs count as 0)", fontsize=10)
-    save_figure(fig, out)
-    return []
+    save_figure(fig, folder)

@@ -6,6 +6,7 @@ Compile time is measured apart (``lower().compile()``), every timing calls
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import statistics
@@ -13,12 +14,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jax
+
+from affect.lesion import INTACT
+from affect.networks import init_params
+from affect.ppo import AgentConfig, input_dim, make_static, make_train
+from worlds.registry import make
+
 WORLD_ENVS = (1, 64, 1024, 8192)
 
 
 def _time(compiled, args, repeats: int) -> list[float]:
-    import jax
-
+    """Seconds of ``repeats`` calls of ``compiled(*args)`` after one warm-up call."""
     jax.block_until_ready(compiled(*args))  # warm-up
     times = []
     for _ in range(repeats):
@@ -29,8 +36,6 @@ def _time(compiled, args, repeats: int) -> list[float]:
 
 
 def _record(name, num_envs, steps, compile_s, times) -> dict[str, Any]:
-    import jax
-
     rates = [steps / t for t in times]
     return {
         "name": name,
@@ -51,10 +56,6 @@ def bench_world(world_id: str, num_envs: int, repeats: int = 5, **world_kwargs) 
 
     The record's ``agent_steps_per_s`` counts every agent's step (``num_agents`` per
     world step)."""
-    import jax
-
-    from worlds.registry import make
-
     world, params = make(world_id, **world_kwargs)
     horizon = int(min(20_000, max(200, 4_000_000 // num_envs)))
 
@@ -88,15 +89,6 @@ def bench_world(world_id: str, num_envs: int, repeats: int = 5, **world_kwargs) 
 
 def bench_train(world_id: str, total_steps: int, repeats: int = 3) -> dict[str, Any]:
     """PPO training of one seed with the default agent (affect module on)."""
-    import dataclasses
-
-    import jax
-
-    from affect.lesion import INTACT
-    from affect.networks import init_params
-    from affect.ppo import AgentConfig, input_dim, make_static, make_train
-    from worlds.registry import make
-
     world, params = make(world_id)
     config = dataclasses.replace(AgentConfig(), total_steps=total_steps)
     static = make_static(world, config)

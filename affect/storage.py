@@ -1,0 +1,70 @@
+"""Files written so that a crash never leaves half of one, and the versions that wrote them.
+
+Everything affectlab writes to disk (saved agents, finished jobs, results) goes through
+these helpers: the bytes go to a temporary file in the same folder, are flushed to disk,
+and the file is renamed into place, so a reader (or a restart after a crash) sees the
+whole file or none. Files are world-readable (mode 0644, as ``open`` would make them).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# The packages whose versions a saved agent or a results manifest records.
+PACKAGES = ("affectlab", "jax", "jaxlib", "flax", "optax", "chex", "numpy", "gymnasium",
+            "pandas", "matplotlib", "seaborn")
+FILE_MODE = 0o644
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename); returns ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """:func:`atomic_write_bytes` for UTF-8 text."""
+    return atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """``obj`` as indented JSON (non-JSON leaves written with ``str``), atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def atomic_savez(path: str | Path, arrays: dict[str, Any]) -> Path:
+    """``np.savez`` of ``arrays`` (name -> array) to ``path``, atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def versions() -> dict[str, str]:
+    """``{package: version}`` of Python and the packages in :data:`PACKAGES`."""
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out

@@ -1,0 +1,53 @@
+"""Figure helpers: a matplotlib ``Figure`` (no pyplot state, no display needed), seaborn's
+theme, step-binned learning curves, and PNG + PDF output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+MAX_BINS = 40
+
+
+def new_figure(ncols: int, size: tuple[float, float], font_scale: float = 1.0,
+               style: str = "whitegrid", layout: str | None = "constrained"):
+    """``(fig, axes)``: one row of ``ncols`` axes (``axes`` always an array) in seaborn's
+    paper context. ``size`` is the figure size in inches."""
+    sns.set_theme(style=style, context="paper", font_scale=font_scale)
+    fig = Figure(figsize=size, layout=layout)
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, axes
+
+
+def save_figure(fig: Figure, folder: str | Path, dpi: int = 150) -> list[Path]:
+    """Write ``figure.png`` and ``figure.pdf`` into ``folder``; returns their paths."""
+    paths = [Path(folder) / f"figure.{ext}" for ext in ("png", "pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=dpi)
+    return paths
+
+
+def binned(df: pd.DataFrame, metric: str, max_bins: int = MAX_BINS) -> pd.DataFrame:
+    """Each seed's curve of ``metric`` averaged within at most ``max_bins`` equal step bins
+    (keeps CIs over seeds); columns condition, seed, step, value."""
+    sub = df[df["metric"] == metric].copy()
+    steps = np.sort(sub["step"].unique())
+    if len(steps) > max_bins:
+        edges = np.linspace(0, len(steps), max_bins + 1).astype(int)
+        bin_of = np.zeros(len(steps), int)
+        centre = np.zeros(max_bins)
+        for b in range(max_bins):
+            bin_of[edges[b] : edges[b + 1]] = b
+            centre[b] = steps[edges[b + 1] - 1]
+        lookup = dict(zip(steps, centre[bin_of], strict=True))
+        sub["step"] = sub["step"].map(lookup)
+    return sub.groupby(["condition", "seed", "step"], as_index=False)["value"].mean()
+
+
+def condition_order(df: pd.DataFrame) -> list[str]:
+    """The conditions of a results table in the order they first appear."""
+    return list(dict.fromkeys(df["condition"]))

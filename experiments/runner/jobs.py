@@ -1,0 +1,149 @@
+"""One job: ``len(seeds) x len(conditions)`` runs in one compiled program.
+
+A job ``vmap``s over its seeds x lesion conditions (``jit(vmap(train))``), with each
+seed's parameters initialised outside the vmap (batched QR initialisation can deadlock
+XLA:CPU). Compiled programs are cached per process, keyed by everything but the seeds,
+so a worker that runs many jobs of one experiment compiles once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from affect.host import make_host_train
+from affect.lesion import stack_lesions
+from affect.networks import init_params
+from affect.online import make_session
+from affect.ppo import Static, init_agent_params, input_dim, make_static, make_train
+from experiments.agents import flatten_params
+from experiments.spec import ExperimentSpec
+from experiments.tasks import session_analysis
+from worlds.registry import make
+
+_COMPILED: dict[str, Any] = {}
+
+
+def job_key(spec: ExperimentSpec, num_seeds: int) -> str:
+    """What a compiled program depends on: the spec without its seeds, and their count."""
+    d = spec.to_dict()
+    d.pop("seeds")
+    return json.dumps(d, sort_keys=True, default=str) + f"|{num_seeds}"
+
+
+def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
+    """Train ``len(seeds) x len(conditions)`` runs of ``spec`` in one compiled program.
+
+    Returns a dict with ``seeds``, ``metrics`` (name -> array ``(S, C, U)`` per update or
+    block, ``(S, C)`` for ``eval/*`` and ``test/*``), ``steps`` (the step of each ``U``
+    entry for online sessions, else ``None``), ``agents`` (final parameters, flattened,
+    leaves ``(S, C, ...)``; ``None`` for online and host runs), ``compile_s``, ``run_s``
+    and ``device``.
+    """
+    world, world_params = spec.make_world()
+    static = make_static(world, spec.trainer_config())
+    affect_params = static.module.default_params()
+    lesions = stack_lesions(list(spec.conditions), static.module.channel_names)
+    keys, params = initial_params(spec, static, seeds)
+    if getattr(world, "host", False):  # a Gymnasium world: rollouts on the host
+        return _run_host_job(static, world_params, affect_params, lesions, seeds, keys, params)
+    n_s, n_c = len(seeds), len(spec.conditions)
+    keys, params, lesions = _seed_major(keys, params, lesions, n_s, n_c)
+    t0 = time.perf_counter()
+    cache_key = job_key(spec, n_s)
+    if cache_key not in _COMPILED:
+        fn = _program(spec, static, world_params, affect_params)
+        _COMPILED[cache_key] = fn.lower(keys, params, lesions).compile()
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(_COMPILED[cache_key](keys, params, lesions))
+    run_s = time.perf_counter() - t0
+    metrics, agents = out if spec.trainer != "online" else (out, None)
+    by_run = lambda v: np.asarray(v).reshape((n_s, n_c) + np.shape(v)[1:])  # noqa: E731
+    metrics = {k: by_run(v) for k, v in metrics.items()}
+    if agents is not None:
+        agents = {k: by_run(v) for k, v in flatten_params(agents).items()}
+    steps = None
+    if spec.trainer == "online":
+        metrics, steps = session_analysis(spec)(spec, world, world_params, metrics)
+    return {"steps": steps, "seeds": list(seeds), "metrics": metrics, "agents": agents,
+            "compile_s": compile_s, "run_s": run_s, "device": str(jax.devices()[0])}
+
+
+def initial_params(spec: ExperimentSpec, static: Static, seeds: list[int]):
+    """``(train keys, network parameters)``, one of each per seed, initialised one seed
+    at a time by one compiled initialiser per agent shape."""
+    init_key = "init|" + job_key(spec, 0)
+    if init_key not in _COMPILED:
+        _COMPILED[init_key] = jax.jit(partial(init_params, static.network,
+                                              input_dim=input_dim(static)))
+    init = _COMPILED[init_key]
+    keys, params = [], []
+    for seed in seeds:  # outside the vmap: batched QR can deadlock XLA:CPU
+        k_init, k_train = jax.random.split(jax.random.PRNGKey(seed))
+        params.append(init_agent_params(static, init, k_init))
+        keys.append(k_train)
+    return keys, params
+
+
+def _seed_major(keys, params, lesions, n_s: int, n_c: int):
+    """Batch axes in seed-major order: ``(s0c0, s0c1, s1c0, ...)``."""
+    stack = lambda xs: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *xs)  # noqa: E731
+    rep = lambda x: jnp.repeat(x, n_c, axis=0)  # noqa: E731
+    keys = rep(jnp.stack(keys))
+    params = jax.tree_util.tree_map(rep, stack(params))
+    lesions = jax.tree_util.tree_map(lambda x: jnp.tile(x, (n_s,) + (1,) * (x.ndim - 1)),
+                                     lesions)
+    return keys, params, lesions
+
+
+def _program(spec: ExperimentSpec, static: Static, world_params, affect_params):
+    """``jit(vmap(run))`` of one run: an online session, or PPO training returning
+    ``(metrics, final parameters)``."""
+    if spec.trainer == "online":
+        onset = spec.total_steps - spec.test_steps if spec.test_steps else None
+        return jax.jit(jax.vmap(make_session(static, world_params, affect_params, None, onset)))
+    train = make_train(static, world_params, affect_params, shifts(spec, static.config))
+
+    def metrics_and_agents(k, p, les):
+        runner, metrics = train(k, p, les)
+        return metrics, runner.params
+
+    return jax.jit(jax.vmap(metrics_and_agents))
+
+
+def shifts(spec: ExperimentSpec, cfg) -> list[tuple]:
+    """The spec's evaluation shifts as ``(name, static, world_params, obs_noise)``."""
+    out = []
+    for name, shift in spec.shifts.items():
+        world, params = make(shift.get("world", spec.world))
+        overrides = dict(spec.world_params) if "world" not in shift else {}
+        overrides.update(shift.get("world_params", {}))
+        out.append((name, make_static(world, cfg), params.replace(**overrides),
+                    float(shift.get("obs_noise", 0.0))))
+    return out
+
+
+def _run_host_job(static, world_params, affect_params, lesions, seeds, keys, params):
+    """Seeds x conditions one after the other, rollouts on the host (Gymnasium worlds)."""
+    train = make_host_train(static, world_params, affect_params)
+    n_c = jax.tree_util.tree_leaves(lesions)[0].shape[0]
+    t0 = time.perf_counter()
+    rows = []
+    for key, net in zip(keys, params, strict=True):
+        row = []
+        for c in range(n_c):
+            lesion = jax.tree_util.tree_map(lambda x, c=c: x[c], lesions)
+            row.append(train(key, net, lesion)[1])
+        rows.append(row)
+    metrics = {k: np.stack([np.stack([np.asarray(r[k]) for r in row]) for row in rows])
+               for k in rows[0][0]}
+    return {"steps": None, "seeds": list(seeds), "metrics": metrics, "agents": None,
+            "compile_s": 0.0, "run_s": time.perf_counter() - t0,
+            "device": str(jax.devices()[0])}

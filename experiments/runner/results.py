@@ -1,0 +1,98 @@
+"""The tidy results table and the manifest of a finished run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from affect.storage import versions
+from experiments.spec import ExperimentSpec
+
+
+def tidy(spec: ExperimentSpec, results: list[dict[str, Any]], stamp: str) -> pd.DataFrame:
+    """Long-format table: one row per seed x condition x step x metric.
+
+    Columns: run (``{world}__{experiment}__{seed}__{stamp}``), experiment, world,
+    condition, onset, seed, step, metric, value; sorted by condition (spec order), seed,
+    metric and step.
+    """
+    cfg = spec.agent_config()
+    batch = cfg.batch_size
+    last = spec.total_steps if spec.trainer == "online" else cfg.num_updates * batch
+    frames = [_metric_frame(spec, res, name, arr, batch, last)
+              for res in results for name, arr in res["metrics"].items()]
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(0, "world", spec.world)
+    df.insert(0, "experiment", spec.name)
+    df.insert(0, "run", [f"{spec.world}__{spec.name}__{s}__{stamp}" for s in df["seed"].to_numpy()])
+    order = {c.name: i for i, c in enumerate(spec.conditions)}
+    df["_order"] = df["condition"].map(order)
+    df = df.sort_values(["_order", "seed", "metric", "step"], ignore_index=True)
+    return df.drop(columns="_order")
+
+
+def _metric_frame(spec, res, name: str, arr, batch: int, last: int) -> pd.DataFrame:
+    n_s, n_c = arr.shape[:2]
+    if arr.ndim == 3:
+        n_u = arr.shape[2]
+        steps = res.get("steps")
+        steps = (np.arange(n_u) + 1) * batch if steps is None else np.asarray(steps)
+    else:
+        n_u, steps, arr = 1, np.array([last]), arr[..., None]
+    s_idx, c_idx, u_idx = np.meshgrid(np.arange(n_s), np.arange(n_c), np.arange(n_u),
+                                      indexing="ij")
+    return pd.DataFrame({
+        "condition": np.asarray([c.name for c in spec.conditions])[c_idx.ravel()],
+        "onset": np.asarray([c.onset for c in spec.conditions])[c_idx.ravel()],
+        "seed": np.asarray(res["seeds"])[s_idx.ravel()],
+        "step": steps[u_idx.ravel()],
+        "metric": name,
+        "value": arr.ravel().astype(float),
+    })
+
+
+def git_revision() -> dict[str, Any]:
+    """``{"revision": commit, "dirty": bool}`` of the affectlab checkout (``None`` values
+    outside a git checkout)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
+                               text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return {"revision": None, "dirty": None}
+    if rev.returncode != 0:
+        return {"revision": None, "dirty": None}
+    return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any]],
+             workers: int, sessions: int, started: float) -> dict[str, Any]:
+    """What a results folder records about how it was made: spec, versions, git revision,
+    seeds, runs, machine, device, workers, sessions and the timings of every job."""
+    return {
+        "experiment": spec.name,
+        "spec": spec.to_dict(),
+        "versions": versions(),
+        "git": git_revision(),
+        "seeds": spec.seed_list(),
+        "runs": sorted(df["run"].unique().tolist()),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "device": results[0]["device"] if results else None,
+        "workers": workers,
+        "sessions": sessions,
+        "timings": {
+            "total_s": time.time() - started,
+            "jobs": [{"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
+                      "resumed": bool(r.get("resumed", False))} for r in results],
+        },
+    }

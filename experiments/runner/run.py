@@ -1,0 +1,176 @@
+"""``run_experiment``: validated spec -> jobs -> tidy results, manifest, agents, report.
+
+Runs that compile to the same shapes are grouped into *jobs*
+(:mod:`~experiments.runner.jobs`), run here or in worker processes
+(:mod:`~experiments.runner.pool`) and written, as each finishes, into a staging folder
+(:mod:`~experiments.runner.store`). If the process dies at any moment (an exception,
+Ctrl-C, SIGKILL, a power cut), running the same command again resumes: finished runs are
+read back, not recomputed, and the results equal those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from affect.storage import atomic_write_json
+from experiments.agents import write_agents
+from experiments.runner.pool import (
+    Progress,
+    default_workers,
+    run_in_process,
+    run_in_workers,
+    spawnable,
+)
+from experiments.runner.results import manifest, tidy
+from experiments.runner.store import Journal, Stage, fingerprint, finished_jobs, save_job
+from experiments.spec import ExperimentSpec, SpecError
+from experiments.tasks import report, session_analysis
+
+
+def check_spec(spec: ExperimentSpec) -> ExperimentSpec:
+    """:meth:`ExperimentSpec.validate` plus what the runner needs of the catalogue (an
+    online spec needs a session analysis for its world); raises :class:`SpecError`."""
+    spec.validate()
+    if spec.trainer == "online":
+        session_analysis(spec)
+    return spec
+
+
+def check_out_dir(out_dir) -> Path:
+    """``out_dir`` as a Path; a :class:`~experiments.spec.SpecError` if it cannot be one."""
+    if not isinstance(out_dir, str | os.PathLike) or not str(out_dir):
+        raise SpecError(f"out_dir must be a folder path, got {out_dir!r}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SpecError(
+            f"out_dir: {out_dir} exists and is a file, not a folder; choose another --out "
+            "or remove the file (affectlab never overwrites a file with a results folder)"
+        )
+    for parent in out_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise SpecError(f"out_dir: {parent} (a parent of {out_dir}) is a file, not a folder")
+    return out_dir
+
+
+def spec_summary(spec: ExperimentSpec) -> str:
+    """One line: name, world, conditions, seeds and steps per run."""
+    cfg = spec.agent_config()
+    return (f"{spec.name}: {spec.world}, conditions {[c.name for c in spec.conditions]}, "
+            f"{spec.seeds} seeds, {cfg.num_updates * cfg.batch_size:,} steps per run")
+
+
+def _check_count(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    out_dir: str | Path,
+    workers: int | None = None,
+    seeds_per_job: int | None = None,
+    figures: bool = True,
+    progress: bool = True,
+    fresh: bool = False,
+) -> Path:
+    """Run ``spec`` and write ``results.csv``, ``manifest.json``, the trained agents (PPO),
+    the report (statistics, figure, claims) to ``out_dir``.
+
+    Resumes an interrupted run of the same spec into the same ``out_dir`` (see the module
+    docstring).
+
+    Args:
+        spec: the experiment (checked here, before anything is created or compiled).
+        out_dir: output folder; replaced atomically when the run succeeds.
+        workers: worker processes (0: run in this process). Default: one per core on CPU,
+            0 on an accelerator, and 0 for worlds registered outside affectlab or run on
+            the host (a worker process could not rebuild them).
+        seeds_per_job: seeds vmapped together in one job. Default: 1 with workers, all
+            seeds without.
+        figures: also write the report (statistics, figure and claims).
+        progress: print progress to stderr.
+        fresh: discard the finished runs of an interrupted run instead of resuming.
+
+    Returns:
+        The output folder.
+    """
+    check_spec(spec)
+    out_dir = check_out_dir(out_dir)
+    if workers is None:
+        workers = default_workers() if spawnable(spec) else 0
+    _check_count("workers", workers, 0)
+    seeds = spec.seed_list()
+    if seeds_per_job is None:
+        seeds_per_job = 1 if workers > 0 else len(seeds)
+    _check_count("seeds_per_job", seeds_per_job, 1)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = out_dir.parent / f".{out_dir.name}.partial"
+    for old in out_dir.parent.glob(f".{out_dir.name}.old-*"):  # left by a killed rename
+        shutil.rmtree(old, ignore_errors=True)
+    with Stage(stage, fresh, fingerprint(spec)) as state:
+        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress)
+        _write_outputs(spec, state, results, workers, figures)
+        state.finish(out_dir)
+    return out_dir
+
+
+def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_job: int,
+              workers: int, progress: bool) -> tuple[list[dict[str, Any]], int]:
+    """Run the jobs not finished yet, saving each as it finishes; returns every finished
+    job (read back or computed) and the number of workers used."""
+    job_dir, journal = state.stage / "jobs", Journal(state.stage / "journal.jsonl")
+    results = finished_jobs(job_dir, seeds)
+    done = {s for r in results for s in r["seeds"]}
+    todo = [s for s in seeds if s not in done]
+    jobs = [todo[i : i + seeds_per_job] for i in range(0, len(todo), seeds_per_job)]
+    workers = min(workers, len(jobs))
+    n_cond = len(spec.conditions)
+    journal.write("resume" if results else "start", finished_seeds=sorted(done),
+                  jobs=len(jobs), workers=workers)
+    bar = Progress(len(seeds) * n_cond, spec.name, progress)
+    bar.done = len(done) * n_cond
+    how = f"{len(jobs)} jobs, {workers or 'no'} worker processes"
+    bar.report(f"(resuming: {len(done)} of {len(seeds)} seeds already finished in {state.stage}; "
+               f"{how} left)" if results else f"({how})")
+
+    def on_done(result):
+        save_job(job_dir, result)
+        journal.write("job", seeds=list(result["seeds"]), compile_s=result["compile_s"],
+                      run_s=result["run_s"])
+        results.append(result)
+        bar.advance(len(result["seeds"]) * n_cond)
+
+    try:
+        if workers == 0:
+            run_in_process(spec, jobs, on_done)
+        else:
+            run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)
+    except BaseException:
+        if results:
+            print(f"[{spec.name}] {len(results)} finished jobs are kept in {state.stage}; run "
+                  "the same command again to resume (or pass fresh=True / --fresh to start "
+                  "over)", file=sys.stderr)
+        else:
+            state.discard = True
+        raise
+    return sorted(results, key=lambda r: r["seeds"][0]), workers
+
+
+def _write_outputs(spec: ExperimentSpec, state: Stage, results: list[dict[str, Any]],
+                   workers: int, figures: bool) -> None:
+    """results.csv, agents.npz (when every job has agents), manifest.json and the report."""
+    df = tidy(spec, results, state.stamp)
+    df.to_csv(state.stage / "results.csv.tmp", index=False)  # large: streamed, then renamed
+    os.replace(state.stage / "results.csv.tmp", state.stage / "results.csv")
+    if all(r.get("agents") for r in results):
+        write_agents(state.stage / "agents.npz", spec, results)
+    events = Journal(state.stage / "journal.jsonl").read()
+    sessions = sum(e["event"] in ("start", "resume") for e in events)
+    atomic_write_json(state.stage / "manifest.json",
+                      manifest(spec, df, results, workers, sessions, state.started))
+    if figures:
+        report(state.stage)

@@ -1,0 +1,122 @@
+"""Suites: experiments made of several specs (one per world or setting) with one report.
+
+A :class:`Suite` lists its member specs; :func:`run_suite` runs each into
+``OUT/<label>/`` with the ordinary runner (so every member resumes after a crash, and a
+member that already finished under the same spec is not run again), then the suite's
+report reads the members' results and writes ``statistics.csv``, ``claims.csv`` and the
+figure into ``OUT``. A suite's claims live in ``claims.toml`` under its catalogue name
+and are checked on its ``statistics.csv`` into its ``claims.csv``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from affect.storage import atomic_write_json
+from experiments.analysis.claims import CLAIMS_FILE, write_run_claims
+from experiments.runner import check_out_dir, run_experiment
+from experiments.runner.store import fingerprint
+from experiments.spec import ExperimentSpec
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named group of specs and the report that combines their results.
+
+    Attributes:
+        name: suite name (output folder default ``results/<name>``).
+        members: ``(label, spec)`` pairs; labels name the members' sub-folders.
+        report: ``report(out_dir, {label: member_dir})``: writes ``statistics.csv``, the
+            figure and any extra tables.
+        needs_agents: labels of members whose trained agents (``agents.npz``) the report
+            reads.
+        experiment: the catalogue name whose claims (``claims.toml``) the suite's
+            statistics are checked against (none when empty).
+    """
+
+    name: str
+    members: tuple[tuple[str, ExperimentSpec], ...]
+    report: Callable[[Path, dict[str, Path]], None]
+    needs_agents: tuple[str, ...] = ()
+    experiment: str = ""
+
+    def validate(self) -> Suite:
+        """Validate every member spec (unique labels); returns the suite."""
+        labels = [label for label, _ in self.members]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"suite {self.name}: member labels must be unique, got {labels}")
+        for _, spec in self.members:
+            spec.validate()
+        return self
+
+    def replace_all(self, **changes) -> Suite:
+        """Every member with the same fields changed (e.g. ``seeds``)."""
+        if not changes:
+            return self
+        members = tuple((label, dataclasses.replace(spec, **changes))
+                        for label, spec in self.members)
+        return dataclasses.replace(self, members=members)
+
+
+def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> bool:
+    """Whether ``out`` holds a finished run of ``spec`` (same spec, files present)."""
+    try:
+        manifest = json.loads((Path(out) / "manifest.json").read_text())
+        old = ExperimentSpec.from_dict(manifest["spec"])
+    except (OSError, json.JSONDecodeError, KeyError, ValueError, TypeError):
+        return False
+    return fingerprint(old) == fingerprint(spec) and all(
+        (Path(out) / n).is_file() for n in needs)
+
+
+def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: bool = False,
+              progress: bool = True, reuse: tuple[Path, ...] = (),
+              claims_file: str | Path = CLAIMS_FILE) -> Path:
+    """Run every member of ``suite`` (validated first) and write the suite's report.
+
+    A member is not run again where a finished run of the very same spec exists: in its
+    own folder ``OUT/<label>``, in one of the ``reuse`` folders (runs made earlier by the
+    caller, e.g. ``reproduce``; used even with ``fresh``), or, unless ``fresh``, in
+    ``OUT/../<spec name>`` (a catalogued experiment run next to the suite).
+    """
+    suite.validate()
+    out = check_out_dir(out)
+    t0 = time.perf_counter()
+    dirs = {label: _member(suite, i, out, workers, fresh, progress, reuse)
+            for i, (label, _) in enumerate(suite.members)}
+    out.mkdir(parents=True, exist_ok=True)
+    suite.report(out, dirs)
+    atomic_write_json(out / "manifest.json", {
+        "suite": suite.name, "members": {label: spec.to_dict() for label, spec in suite.members},
+        "member_dirs": {label: str(d) for label, d in dirs.items()},
+        "total_s": time.perf_counter() - t0, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    if suite.experiment:
+        write_run_claims(out, suite.experiment, claims_file)
+    return out
+
+
+def _member(suite: Suite, i: int, out: Path, workers, fresh: bool, progress: bool,
+            reuse: tuple[Path, ...]) -> Path:
+    """Run member ``i`` unless a finished run of its spec exists; returns its folder."""
+    label, spec = suite.members[i]
+    d = out / label
+    needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
+    if not fresh and finished_run(d, spec, needs):
+        print(f"[{suite.name}] {label}: finished run found, not rerun", file=sys.stderr)
+        return d
+    elsewhere = [Path(r) for r in reuse] + ([] if fresh else [out.parent / spec.name])
+    found = next((r for r in elsewhere if finished_run(r, spec, needs)), None)
+    if found is not None:
+        print(f"[{suite.name}] {label}: the finished run of the same spec in {found} "
+              "is used, not rerun", file=sys.stderr)
+        return found
+    print(f"[{suite.name}] member {i + 1}/{len(suite.members)}: {label}", file=sys.stderr,
+          flush=True)
+    run_experiment(spec, d, workers=workers, figures=False, progress=progress, fresh=fresh)
+    return d

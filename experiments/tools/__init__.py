@@ -1,0 +1,1 @@
+"""Scripts that measure the toolkit: throughput benchmarks and the resume check."""
