@@ -103,16 +103,31 @@ def _lint(tree: Path) -> subprocess.CompletedProcess:
                           timeout=1200)  # hang guard only
 
 
-def test_the_architecture_linter_fails_on_an_upward_import(tmp_path):
+@pytest.fixture
+def tree_copy(tmp_path):
+    """A copy of the three packages and pyproject.toml, linted clean."""
     pytest.importorskip("importlinter")
     for name in ("worlds", "affect", "experiments"):
         shutil.copytree(ROOT / name, tmp_path / name,
                         ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    assert _lint(tmp_path).returncode == 0, _lint(tmp_path).stdout[-2000:]
-    bad = tmp_path / "worlds" / "base.py"  # the lowest layer imports the top one
+    clean = _lint(tmp_path)
+    assert clean.returncode == 0, clean.stdout[-2000:]
+    return tmp_path
+
+
+def test_the_architecture_linter_fails_on_an_upward_import(tree_copy):
+    bad = tree_copy / "worlds" / "base.py"  # the lowest layer imports the top one
     bad.write_text(bad.read_text() + "\nimport experiments.cli  # noqa: E402\n")
-    proc = _lint(tmp_path)
+    proc = _lint(tree_copy)
     assert proc.returncode != 0
     assert "worlds <- affect <- experiments BROKEN" in proc.stdout
     assert "worlds.base -> experiments.cli" in proc.stdout
+
+
+def test_the_architecture_linter_fails_on_a_cycle(tree_copy):
+    bad = tree_copy / "affect" / "channels.py"  # hunger imports channels: now a cycle
+    bad.write_text(bad.read_text() + "\nimport affect.hunger  # noqa: E402\n")
+    proc = _lint(tree_copy)
+    assert proc.returncode != 0
+    assert "no import cycle between sibling modules anywhere BROKEN" in proc.stdout
