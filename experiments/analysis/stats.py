@@ -84,7 +84,7 @@ def ratio_of_means(a, b):
 
 
 def diff_of_means(a, b):
-    """``mean(a) - mean(b)`` along the last axis (NaNs dropped)."""
+    """``mean(a) - mean(b)`` along the last axis (for :func:`bootstrap_two_sample`)."""
     return np.mean(a, -1) - np.mean(b, -1)
 
 
