@@ -181,10 +181,13 @@ def test_cli_errors_are_clear(capsys, tmp_path):
     assert main(["bench", "--world", "Nope-v0"]) == 2
 
 
-def test_cli_figures_redraws(tiny_results, capsys):
+def test_cli_figures_redraws(tiny_results, capsys, tmp_path):
     (tiny_results / "figure.png").unlink()
     assert main(["figures", str(tiny_results)]) == 0
     assert (tiny_results / "figure.png").exists()
+    (tmp_path / "results.csv").write_text((tiny_results / "results.csv").read_text())
+    assert main(["figures", str(tmp_path)]) == 2  # no manifest: no spec to find the report
+    assert "manifest.json not found" in capsys.readouterr().err
 
 
 def test_python_dash_m_and_console_script_are_one_cli():

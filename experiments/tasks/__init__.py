@@ -66,7 +66,11 @@ def report(run_dir: str | Path, claims_file: str | Path | None = None) -> list[P
     csv = run_dir / "results.csv"
     if not csv.is_file():
         raise FileNotFoundError(f"{csv} not found: is {run_dir} an affectlab results folder?")
-    spec = ExperimentSpec.from_dict(json.loads((run_dir / "manifest.json").read_text())["spec"])
+    manifest = run_dir / "manifest.json"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest} not found: the report needs the run's spec, which "
+                                "affectlab writes there")
+    spec = ExperimentSpec.from_dict(json.loads(manifest.read_text())["spec"])
     task = task_for(spec)
     (task.report if task is not None else curves_report)(run_dir)
     if task is not None:
