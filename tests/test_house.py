@@ -2,6 +2,7 @@
 registered and run end to end without editing any module of affectlab; the layers are
 enforced by the architecture linter (shown failing on an upward import)."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -131,3 +132,18 @@ def test_the_architecture_linter_fails_on_a_cycle(tree_copy):
     proc = _lint(tree_copy)
     assert proc.returncode != 0
     assert "no import cycle between sibling modules anywhere BROKEN" in proc.stdout
+
+
+def test_modules_and_functions_stay_small():
+    """No module of the project over 450 lines, no function over 60 (issue 14)."""
+    big, long = [], []
+    for package in ("affect", "worlds", "experiments", "examples", "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text()
+            if text.count("\n") > 450:
+                big.append(path.name)
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if node.end_lineno - node.lineno + 1 > 60:
+                        long.append(f"{path.name}:{node.name}")
+    assert not big and not long, (big, long)
