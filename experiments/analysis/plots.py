@@ -4,27 +4,38 @@ theme, step-binned learning curves, and PNG + PDF output."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.figure import Figure
 
 MAX_BINS = 40
+
+
+def seaborn() -> ModuleType:
+    """The seaborn module, imported on first use: it (with matplotlib and scipy.stats)
+    takes about 1.5 s to import, and the runner's worker processes, which import the
+    tasks but never draw, should not pay for it."""
+    import seaborn as sns  # heavy (about 1.5 s); only processes that draw import it
+
+    return sns
 
 
 def new_figure(ncols: int, size: tuple[float, float], font_scale: float = 1.0,
                style: str = "whitegrid", layout: str | None = "constrained"):
     """``(fig, axes)``: one row of ``ncols`` axes (``axes`` always an array) in seaborn's
     paper context. ``size`` is the figure size in inches."""
-    sns.set_theme(style=style, context="paper", font_scale=font_scale)
+    from matplotlib.figure import Figure  # heavy: with seaborn, only when drawing
+
+    seaborn().set_theme(style=style, context="paper", font_scale=font_scale)
     fig = Figure(figsize=size, layout=layout)
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, axes
 
 
-def save_figure(fig: Figure, folder: str | Path, dpi: int = 150) -> list[Path]:
-    """Write ``figure.png`` and ``figure.pdf`` into ``folder``; returns their paths."""
+def save_figure(fig, folder: str | Path, dpi: int = 150) -> list[Path]:
+    """Write a matplotlib ``Figure`` as ``figure.png`` and ``figure.pdf`` into ``folder``;
+    returns their paths."""
     paths = [Path(folder) / f"figure.{ext}" for ext in ("png", "pdf")]
     for path in paths:
         fig.savefig(path, dpi=dpi)

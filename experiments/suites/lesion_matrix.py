@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from affect.lesion import Lesion
-from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.plots import new_figure, save_figure, seaborn
 from experiments.analysis.tables import per_run, statistics
 from experiments.suites.base import Suite
 from experiments.tasks import TASKS as CATALOGUE
@@ -180,6 +179,7 @@ def report(out: Path, dirs: dict[str, Path]) -> None:
 
 def draw_figure(effects: pd.DataFrame, folder: Path) -> None:
     """Harm heat maps (full lesion, both onsets) and dose-response curves per task."""
+    sns = seaborn()
     tasks = list(dict.fromkeys(effects["task"]))
     fig, axes = new_figure(2 + len(tasks), (4.2 * (2 + len(tasks)), 3.8), style="white")
     for ax, onset in zip(axes[:2], ("developmental", "acquired"), strict=True):

@@ -37,12 +37,11 @@ from pathlib import Path
 import jax
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from affect.lesion import Lesion, stack_lesions
 from affect.ppo import AgentConfig, independent, make_evaluate
 from experiments.agents import load_agents
-from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.plots import new_figure, save_figure, seaborn
 from experiments.analysis.tables import per_run, statistics
 from experiments.suites.base import Suite
 from experiments.tasks import foraging, loops, social
@@ -185,6 +184,7 @@ def report(out: Path, dirs: dict[str, Path]) -> None:
 
 def draw_figure(ret: pd.DataFrame, folder: Path) -> None:
     """Retention under every shift: foraging (width 64), by width, detour, commons."""
+    sns = seaborn()
     fig, axes = new_figure(4, (19, 4.2))
     surv = ret[ret["measure"] != "episode_return"]
     f = surv[surv["member"] == "foraging-w64"]

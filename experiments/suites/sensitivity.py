@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
-from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.plots import new_figure, save_figure, seaborn
 from experiments.analysis.tables import per_run, statistics
 from experiments.suites.base import Suite
 from experiments.tasks import foraging
@@ -111,6 +110,7 @@ def runs_table(dirs: dict[str, Path]) -> tuple[pd.DataFrame, list[dict]]:
 
 def draw_figure(runs: pd.DataFrame, folder: Path) -> None:
     """One sensitivity curve per factor (survival during training)."""
+    sns = seaborn()
     factors = ["learning rate", "batch size", "epochs", "optimiser"]
     fig, axes = new_figure(4, (17, 4.0))
     train = runs[runs["metric"] == "charts/survival"]

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import seaborn as sns
 
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
 from experiments.analysis.claims import CLAIMS_FILE
-from experiments.analysis.plots import binned, condition_order, new_figure, save_figure
+from experiments.analysis.plots import binned, condition_order, new_figure, save_figure, seaborn
 from experiments.analysis.stats import bootstrap_ci, bootstrap_diff_ci
 from experiments.analysis.tables import statistics
 from experiments.spec import ExperimentSpec
@@ -107,6 +106,7 @@ SUMMARY_MEASURES = {
 def curves_report(run_dir: str | Path) -> None:
     """Learning curves (``figure.png``/``.pdf``), ``summary.csv`` and ``statistics.csv``
     of a PPO experiment's ``results.csv``."""
+    sns = seaborn()
     run_dir = Path(run_dir)
     df = pd.read_csv(run_dir / "results.csv")
     manifest_path = run_dir / "manifest.json"

@@ -40,9 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from experiments.analysis.plots import new_figure, save_figure
+from experiments.analysis.plots import new_figure, save_figure, seaborn
 from experiments.analysis.stats import bootstrap_ci
 from experiments.analysis.tables import statistics, values
 from experiments.spec import ExperimentSpec
@@ -222,6 +221,7 @@ def report(results_dir) -> None:
 
 def draw_figure(df: pd.DataFrame, folder: Path) -> None:
     """Net score per block, deck choices and the intact marker (``figure.png``/``.pdf``)."""
+    sns = seaborn()
     shown = [c for c in dict.fromkeys(df["condition"])
              if c == "intact" or c.removesuffix("-acquired") in ("full-lesion", "vmpfc-lesion")]
     curves = df[df["metric"].str.startswith("curve/")].copy()

@@ -16,10 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 
 from affect.lesion import Lesion
-from experiments.analysis.plots import condition_order, new_figure, save_figure
+from experiments.analysis.plots import condition_order, new_figure, save_figure, seaborn
 from experiments.analysis.tables import late_means, statistics
 from experiments.spec import ExperimentSpec
 from experiments.tasks.base import INTACT, Task, default_channels, full_lesion
@@ -69,6 +68,7 @@ def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def report(results_dir) -> None:
     """Write ``statistics.csv`` (:func:`statistics_table`) and the figure."""
+    sns = seaborn()
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
     statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)

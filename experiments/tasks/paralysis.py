@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from experiments.analysis.plots import condition_order, new_figure, save_figure
+from experiments.analysis.plots import condition_order, new_figure, save_figure, seaborn
 from experiments.analysis.tables import statistics
 from experiments.spec import ExperimentSpec
 from experiments.tasks.base import Task, default_channels, lesion_set
@@ -241,6 +240,7 @@ def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def report(results_dir) -> None:
     """Write ``statistics.csv`` (:func:`statistics_table`) and the figure."""
+    sns = seaborn()
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
     statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)

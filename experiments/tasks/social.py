@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import seaborn as sns
 
 from affect.lesion import Lesion
-from experiments.analysis.plots import condition_order, new_figure, save_figure
+from experiments.analysis.plots import condition_order, new_figure, save_figure, seaborn
 from experiments.analysis.tables import in_condition_order, late_means, statistics
 from experiments.spec import ExperimentSpec
 from experiments.tasks.base import INTACT, Task
@@ -92,6 +91,7 @@ def report(results_dir) -> None:
 def draw_figure(df: pd.DataFrame, folder: Path) -> None:
     """Food, welfare, shares and standing over training, and the lone lesioned agent's
     standing against its peers (``figure.png``/``.pdf``)."""
+    sns = seaborn()
     panels = [
         ("social/food_stock", "Food stock (share of spots with food)"),
         ("social/total_energy", "Group welfare (total energy)"),

@@ -1,0 +1,31 @@
+"""The benchmark's world rows time what a world computes, observations included."""
+
+from functools import partial
+
+import jax
+import numpy as np
+import pytest
+
+import worlds
+from experiments.tools.bench import random_rollout
+
+
+@pytest.mark.parametrize("world_id", ["Foraging-v0", "Commons-v0"])
+def test_the_timed_rollout_returns_the_observations_it_computes(world_id):
+    world, params = worlds.make(world_id)
+    key, n, horizon = jax.random.PRNGKey(3), 2, 4
+    out = jax.jit(partial(random_rollout, world, params, n, horizon))(key)
+    assert out["last_obs"].shape == (n, world.num_agents, *world.obs_shape)
+    # the same steps by hand, one at a time: the returned view is the last one computed
+    k_reset, k_run = jax.random.split(key)
+    obs, state = jax.vmap(world.reset, (0, None))(jax.random.split(k_reset, n), params)
+    first, total = obs, 0.0
+    for k in jax.random.split(k_run, horizon):
+        k_act, k_step = jax.random.split(k)
+        act = jax.random.randint(k_act, (n, world.num_agents), 0, world.num_actions)
+        obs, state, reward, *_ = jax.vmap(world.step, (0, 0, 0, None))(
+            jax.random.split(k_step, n), state, act, params)
+        total += float(reward.sum())
+    np.testing.assert_array_equal(out["last_obs"], obs)
+    assert float(out["reward_sum"]) == pytest.approx(total, rel=1e-5)
+    assert not np.array_equal(obs, first)  # the view moved: it is not the reset's
