@@ -20,11 +20,11 @@ def test_the_timed_rollout_returns_the_observations_it_computes(world_id):
     k_reset, k_run = jax.random.split(key)
     obs, state = jax.vmap(world.reset, (0, None))(jax.random.split(k_reset, n), params)
     first, total = obs, 0.0
+    step = jax.jit(jax.vmap(world.step, (0, 0, 0, None)))
     for k in jax.random.split(k_run, horizon):
         k_act, k_step = jax.random.split(k)
         act = jax.random.randint(k_act, (n, world.num_agents), 0, world.num_actions)
-        obs, state, reward, *_ = jax.vmap(world.step, (0, 0, 0, None))(
-            jax.random.split(k_step, n), state, act, params)
+        obs, state, reward, *_ = step(jax.random.split(k_step, n), state, act, params)
         total += float(reward.sum())
     np.testing.assert_array_equal(out["last_obs"], obs)
     assert float(out["reward_sum"]) == pytest.approx(total, rel=1e-5)

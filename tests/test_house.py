@@ -15,7 +15,6 @@ from test_experiments import tiny_spec
 from experiments.analysis.plots import new_figure, save_figure
 from experiments.analysis.tables import per_run, statistics
 from experiments.cli import main
-from experiments.runner import run_experiment
 from experiments.tasks import TASKS, Task, register, task_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,15 +71,14 @@ def tiny_task(tmp_path):
 
 def test_a_task_of_ones_own_runs_end_to_end(tiny_task, tmp_path, capsys):
     assert task_for(tiny_task.spec(True)) is tiny_task  # its report serves its world
-    out = run_experiment(tiny_task.spec(True), tmp_path / "run", workers=0, progress=False)
+    # from the command line, by name, like a catalogued experiment
+    out = tmp_path / "cli"
+    assert main(["run", "tiny-hunger", "--quick", "--out", str(out), "--workers", "0"]) == 0
     for name in ("results.csv", "manifest.json", "statistics.csv", "figure.png", "claims.csv"):
         assert (out / name).is_file(), name
     claims = pd.read_csv(out / "claims.csv")
     assert list(claims["id"]) == ["tiny-felt", "tiny-impossible"]
     assert list(claims["passed"]) == [True, False]
-    # and from the command line, by name, like a catalogued experiment
-    assert main(["run", "tiny-hunger", "--quick", "--out", str(tmp_path / "cli"),
-                 "--workers", "0"]) == 0
     printed = capsys.readouterr().out
     assert "[PASS] Without hunger the felt reward is gone" in printed
     assert "[FAIL] A claim that must fail" in printed
