@@ -30,6 +30,8 @@ from itertools import product
 import numpy as np
 from scipy import stats as sps
 
+from experiments.analysis.stats import check_alternative, permutation_p
+
 
 def paired_differences(x, base) -> np.ndarray:
     """``x - base`` per seed, ``(n,)``; both samples ``(n,)`` in the same seed order, and a
@@ -90,9 +92,7 @@ def sign_flip_test(d, n_perm: int = 10_000, seed: int = 0,
     there are at most ``n_perm`` of them (exact), else ``n_perm`` random ones with the
     ``(k + 1) / (n_perm + 1)`` correction (Phipson & Smyth 2010). With ``n`` pairs the
     smallest two-sided p is ``2 / 2**n`` (0.125 for 4 seeds)."""
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less', got "
-                         f"{alternative!r}")
+    check_alternative(alternative)
     d = np.asarray(d, float)
     d = d[~np.isnan(d)]
     if d.size == 0:
@@ -103,15 +103,7 @@ def sign_flip_test(d, n_perm: int = 10_000, seed: int = 0,
     else:
         signs = np.where(np.random.default_rng(seed).random((n_perm, d.size)) < 0.5, -1.0, 1.0)
     null = (signs * d).mean(axis=1)
-    observed = float(d.mean())
-    tol = 1e-12 * max(1.0, abs(observed))  # ties of floating-point sums count as ties
-    if alternative == "two-sided":
-        k = int(np.sum(np.abs(null) >= abs(observed) - tol))
-    elif alternative == "greater":
-        k = int(np.sum(null >= observed - tol))
-    else:
-        k = int(np.sum(null <= observed + tol))
-    return k / len(null) if exact else (k + 1) / (n_perm + 1)
+    return permutation_p(null, float(d.mean()), alternative, exact, n_perm)
 
 
 def cohens_dz(d) -> float:

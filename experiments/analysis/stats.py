@@ -111,9 +111,7 @@ def permutation_test(
     ``alternative``: ``"two-sided"`` (|stat| at least as large), ``"greater"`` or
     ``"less"``. ``stat`` takes two arrays ``(n, len)`` and returns ``(n,)``.
     """
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less', got "
-                         f"{alternative!r}")
+    check_alternative(alternative)
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
@@ -136,7 +134,23 @@ def permutation_test(
     rb = pooled[np.argwhere(~mask)[:, 1]].reshape(len(mask), n - na)
     with np.errstate(divide="ignore", invalid="ignore"):
         null = np.asarray(stat(ra, rb), float)
-    tol = 1e-12 * max(1.0, abs(observed))  # ties of floating-point sums count as ties
+    return permutation_p(null, observed, alternative, exact, n_perm)
+
+
+def check_alternative(alternative: str) -> None:
+    """A ``ValueError`` unless ``alternative`` is two-sided, greater or less."""
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less', got "
+                         f"{alternative!r}")
+
+
+def permutation_p(null: np.ndarray, observed: float, alternative: str, exact: bool,
+                  n_perm: int) -> float:
+    """The p-value of ``observed`` against the statistic's values ``null (m,)`` under the
+    relabellings: the share at least as extreme when ``null`` enumerates them all
+    (``exact``), else ``(k + 1) / (n_perm + 1)`` (Phipson & Smyth 2010). Floating-point
+    near-ties count as ties."""
+    tol = 1e-12 * max(1.0, abs(observed))
     if alternative == "two-sided":
         k = int(np.sum(np.abs(null) >= abs(observed) - tol))
     elif alternative == "greater":
