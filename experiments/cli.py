@@ -21,7 +21,7 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
-from experiments.reproduce import reproduce
+from experiments.reproduce import known_experiments, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
 from experiments.spec import SpecError, load_spec
 from experiments.suites import SUITES, run_suite
@@ -92,7 +92,7 @@ def cmd_run(args) -> int:
         try:
             spec = get_task(args.experiment).spec(args.quick)
         except KeyError as e:
-            known = ", ".join(list(TASKS) + list(SUITES))
+            known = ", ".join(known_experiments())
             return _error(e.args[0].split(" Known:")[0] + f" Known: {known}")
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
