@@ -21,7 +21,7 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
-from experiments.reproduce import known_experiments, reproduce
+from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
 from experiments.spec import SpecError, load_spec
 from experiments.suites import SUITES, run_suite
@@ -64,7 +64,18 @@ def _parser() -> argparse.ArgumentParser:
                      help="replace the results section of this README")
     rep.add_argument("--only", default=None, help="comma-separated experiments")
     rep.add_argument("--fresh", action="store_true", help="rerun finished experiments")
+    rep.add_argument("--development-seeds", action="store_true",
+                     help="run on the development seed range instead of the confirmatory "
+                          "one (for work on the model; not a confirmatory result)")
     rep.add_argument("--workers", type=int, default=None)
+
+    pw = sub.add_parser("power", help="seeds each claim needs for 80%% power, from a pilot")
+    pw.add_argument("pilot", type=Path, help="a reproduce output folder (the pilot run)")
+    pw.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
+    pw.add_argument("--docs", type=Path, default=None,
+                    help="write the table into this markdown file (between power markers)")
+    pw.add_argument("--csv", type=Path, default=None,
+                    help="write the table here (default experiments/power.csv)")
 
     sub.add_parser("list", help="worlds, affect channels and experiments")
     return p
@@ -138,7 +149,8 @@ def _run_suite(args, suite) -> int:
 def _print_outputs(out: Path) -> None:
     print(f"\nresults written to {out}/")
     names = ["results.csv", "manifest.json", "figure.png", "figure.pdf", "summary.csv"]
-    for name in names + ["statistics.csv", "claims.csv", "dissociations.txt", "retention.csv"]:
+    for name in names + ["statistics.csv", "values.csv", "claims.csv", "dissociations.txt",
+                         "retention.csv"]:
         if (out / name).exists():
             print(f"  {out / name}")
     for text in ("dissociations.txt",):
@@ -155,12 +167,12 @@ def _print_outputs(out: Path) -> None:
     summary = out / "summary.csv"
     if summary.exists():
         df = pd.read_csv(summary)
-        print("\nsummary (mean over seeds, 95% bootstrap CI):")
+        print("\nsummary (mean over seeds, 95% t interval; differences paired over seeds):")
         for _, r in df.iterrows():
-            print(
-                f"  {r['measure']:<36} {r['condition']:<30} {r['estimate']:8.3f} "
-                f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]  n={r['n_seeds']}"
-            )
+            ci = ("[too few seeds for an interval]" if pd.isna(r["ci_low"])
+                  else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+            print(f"  {r['measure']:<36} {r['condition']:<30} {r['estimate']:8.3f} {ci}  "
+                  f"n={r['n_seeds']}")
 
 
 def cmd_figures(args) -> int:
@@ -207,11 +219,25 @@ def cmd_reproduce(args) -> int:
         return reproduce(args.out, quick=args.quick, claims_file=args.claims or CLAIMS_FILE,
                          readme=args.readme,
                          only=args.only.split(",") if args.only else None,
-                         fresh=args.fresh, workers=args.workers)
+                         fresh=args.fresh, workers=args.workers,
+                         seed_range="development" if args.development_seeds else "confirmatory")
     except ClaimsError as e:
         return _error(e.args[0])
     except RunnerError as e:
         return _error(str(e), code=1)
+
+
+def cmd_power(args) -> int:
+    """``affectlab power PILOT``: the seeds each claim needs, from a pilot run."""
+    try:
+        table = power(args.pilot, claims_file=args.claims or CLAIMS_FILE, docs=args.docs,
+                      csv=args.csv or POWER_CSV)
+    except ClaimsError as e:
+        return _error(e.args[0])
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(table[["id", "kind", "pilot_seeds", "effect", "seeds_needed", "quick_seeds",
+                     "quick_power", "full_seeds", "full_power"]].to_string(index=False))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     code."""
     args = _parser().parse_args(argv)
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
-               "reproduce": cmd_reproduce}
+               "reproduce": cmd_reproduce, "power": cmd_power}
     return handler[args.command](args)
 
 

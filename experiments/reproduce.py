@@ -4,8 +4,11 @@
    specs) into ``OUT/<experiment>/``. An experiment whose folder already holds a finished
    run of the same spec is not run again (``--fresh`` reruns it), and an interrupted one
    resumes, so ``reproduce`` itself can be stopped and restarted.
+   Runs use the confirmatory seed range (fresh seeds, from
+   :data:`~experiments.spec.CONFIRMATORY_SEEDS` on) unless told otherwise.
 2. Checks every claim of the claims file (``experiments/claims.toml``; the format is
-   described at its top) on the experiments' ``statistics.csv``.
+   described at its top) on the experiments' ``values.csv``: the confirmatory claims as
+   one family with Holm-adjusted p-values, the exploratory ones and the controls apart.
 3. Prints a pass/fail table with the measured values, writes ``OUT/claims.csv`` and
    ``OUT/results.md`` (the README's results section), and with ``--readme FILE``
    replaces the section between ``<!-- reproduce:begin -->`` and ``<!-- reproduce:end -->``
@@ -17,6 +20,7 @@ an error); 1 when an experiment could not run; 2 for a malformed claims file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -28,14 +32,20 @@ from experiments.analysis.claims import (
     CLAIMS_FILE,
     ClaimsError,
     check_all,
+    claims_record,
     format_table,
     load_claims,
 )
+from experiments.analysis.power import power_markdown, power_table
 from experiments.runner import run_experiment
+from experiments.spec import confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
 from experiments.tasks import TASKS
+from experiments.tasks import report as write_report
 
 BEGIN, END = "<!-- reproduce:begin -->", "<!-- reproduce:end -->"
+POWER_BEGIN, POWER_END = "<!-- power:begin -->", "<!-- power:end -->"
+POWER_CSV = Path(__file__).resolve().parent / "power.csv"
 
 
 def known_experiments() -> list[str]:
@@ -58,29 +68,77 @@ def _compute_seconds(d: Path) -> float:
     return total
 
 
-def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool) -> str:
-    """The README's results section: run times, figures and the claims table."""
+def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,
+                     seed_range: str = "confirmatory") -> str:
+    """The README's results section: run times, figures, the headline (confirmatory claims
+    only) and the claims tables by kind."""
     cmd = "affectlab reproduce" + (" --quick" if quick else "")
     computed = [_compute_seconds(Path(r["dir"])) for r in runs]
     lines = [
         f"Written by `{cmd} --readme README.md` on {time.strftime('%Y-%m-%d')} "
-        "(do not edit by hand). Claims: `experiments/claims.toml`; measured values with 95% "
-        "bootstrap CIs over seeds. Run times are those of the runs that computed the "
-        f"results (2-core CPU unless the manifests say otherwise): {sum(computed):.0f} s in "
-        "all.",
+        f"(do not edit by hand), on the {seed_range} seed range. Claims: "
+        "`experiments/claims.toml`. Each claim is a one-sided test at its threshold "
+        "(paired over seeds; p < 0.05), with the statistic's 95% interval; the "
+        "confirmatory claims form one family with Holm-adjusted p-values. Run times are "
+        "those of the runs that computed the results (2-core CPU unless the manifests say "
+        f"otherwise): {sum(computed):.0f} s in all.",
         "",
         "| experiment | run time | figure |",
         "|---|---|---|",
     ]
     for r, sec in zip(runs, computed, strict=True):
         lines.append(f"| `{r['name']}` | {sec:.0f} s | `{r['dir']}/figure.png` |")
-    lines += ["", "| | claim | measured | expected |", "|---|---|---|---|"]
-    for _, r in table.iterrows():
-        mark = "PASS" if r["passed"] else "**FAIL**"
-        lines.append(f"| {mark} | {r['claim']} (`{r['id']}`) | {r['measured']} | "
-                     f"{r['expected']} |")
-    lines += ["", f"{int(table['passed'].sum())} of {len(table)} claims pass."]
+    lines += ["", headline(table)]
+    for kind, title in (("confirmatory", "Confirmatory claims (one family, Holm-adjusted)"),
+                        ("exploratory", "Exploratory claims (found in, or changed after, "
+                                        "our data; unadjusted)"),
+                        ("control", "Controls (hold by construction; unadjusted)")):
+        part = table[table["kind"] == kind]
+        if part.empty:
+            continue
+        lines += ["", f"**{title}**", "", "| | claim | measured | expected |",
+                  "|---|---|---|---|"]
+        for _, r in part.iterrows():
+            mark = "PASS" if r["passed"] else "**FAIL**"
+            holm = "" if pd.isna(r["p_holm"]) else f"; Holm p = {r['p_holm']:.2g}"
+            lines.append(f"| {mark} | {r['claim']} (`{r['id']}`) | {r['measured']}{holm} | "
+                         f"{r['expected']} |")
     return "\n".join(lines)
+
+
+def headline(table: pd.DataFrame) -> str:
+    """``"N of M confirmatory claims pass (...)"``: the count a reader should quote."""
+    conf = table[table["kind"] == "confirmatory"]
+    tested = conf[conf["tested"].astype(bool)]
+    return (f"{int(conf['passed'].sum())} of {len(conf)} confirmatory claims pass "
+            f"({int(tested['passed'].sum())} of {len(tested)} tested with Holm-adjusted "
+            f"p < 0.05; the other {len(conf) - len(tested)} are descriptive, on the "
+            "estimate). Exploratory claims and controls are not counted here.")
+
+
+def mark_underpowered(table: pd.DataFrame, claims: list, quick: bool,
+                      power_csv: str | Path = POWER_CSV) -> pd.DataFrame:
+    """``table`` with ``seeds_needed`` (from the power table, where it has the claim) and,
+    on each tested claim run on fewer seeds than that, a note in ``measured``: the check
+    is a smoke test at those seeds, not evidence."""
+    table = table.copy()
+    table["seeds_needed"] = float("nan")
+    try:
+        needed = pd.read_csv(power_csv).set_index("id")["seeds_needed"]
+    except (OSError, KeyError, pd.errors.EmptyDataError):
+        return table
+    by_id = {c.id: c for c in claims}
+    for i, r in table.iterrows():
+        need = needed.get(r["id"], float("nan"))
+        table.loc[i, "seeds_needed"] = need
+        if pd.isna(need) or not r["tested"]:
+            continue
+        c = by_id[r["id"]]
+        have = catalogue_seeds(c.experiment, c.metric).get("quick" if quick else "full")
+        if have is not None and have < need:
+            table.loc[i, "measured"] = (f"{r['measured']} (underpowered: {have} seeds, the "
+                                        f"power table asks {int(need)}; a smoke test)")
+    return table
 
 
 def replace_section(text: str, section: str) -> str:
@@ -93,20 +151,27 @@ def replace_section(text: str, section: str) -> str:
 
 
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
-            made: tuple[Path, ...]) -> dict:
-    """Run (or reuse) one catalogued experiment or suite; returns its run record."""
+            made: tuple[Path, ...], seed_range: str = "confirmatory") -> dict:
+    """Run (or reuse) one catalogued experiment or suite on ``seed_range``'s seeds;
+    returns its run record. A reused run's report (statistics, values, figure, claims) is
+    rewritten from its ``results.csv``."""
     t0 = time.perf_counter()
+    move = confirmatory if seed_range == "confirmatory" else (lambda s: s)
     if name in SUITES:
-        suite = SUITES[name](quick).validate()
+        suite = SUITES[name](quick)
+        suite = dataclasses.replace(suite, members=tuple(
+            (label, move(spec)) for label, spec in suite.members)).validate()
         d = out / suite.name
         run_suite(suite, d, workers=workers, fresh=fresh, reuse=made)
         return {"name": suite.name, "dir": str(d), "reused": False,
                 "seconds": time.perf_counter() - t0}
-    spec = TASKS[name].spec(quick).validate()
+    spec = move(TASKS[name].spec(quick)).validate()
     d = out / spec.name
-    reused = not fresh and finished_run(d, spec, needs=("statistics.csv",))
+    reused = not fresh and finished_run(d, spec)
     if reused:
-        print(f"[reproduce] {spec.name}: finished run found in {d}, not rerun", file=sys.stderr)
+        print(f"[reproduce] {spec.name}: finished run found in {d}, not rerun (its report is "
+              "rewritten)", file=sys.stderr)
+        write_report(d)
     else:
         run_experiment(spec, d, workers=workers)
     return {"name": spec.name, "dir": str(d), "reused": reused,
@@ -115,9 +180,14 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
 
 def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CLAIMS_FILE,
               readme: str | Path | None = None, only: list[str] | None = None,
-              fresh: bool = False, workers: int | None = None) -> int:
-    """Run the catalogue named in ``claims_file`` into ``out`` and check every claim (see
-    the module docstring); returns the exit code."""
+              fresh: bool = False, workers: int | None = None,
+              seed_range: str = "confirmatory") -> int:
+    """Run the catalogue named in ``claims_file`` into ``out`` on ``seed_range``'s seeds
+    (``"confirmatory"``, the default, or ``"development"``) and check every claim (see the
+    module docstring); returns the exit code."""
+    if seed_range not in ("confirmatory", "development"):
+        raise ClaimsError(f"seed_range must be 'confirmatory' or 'development', got "
+                          f"{seed_range!r}")
     claims = load_claims(claims_file, known_experiments())
     names = list(dict.fromkeys(c.experiment for c in claims))
     if only:
@@ -132,17 +202,21 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     for i, name in enumerate(names):
         print(f"[reproduce] {name} ({i + 1}/{len(names)})", file=sys.stderr, flush=True)
         made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
-        runs.append(run_one(name, out, quick, fresh, workers, made))
+        runs.append(run_one(name, out, quick, fresh, workers, made, seed_range))
         dirs[name] = Path(runs[-1]["dir"])
-    table = check_all(claims, dirs)
+    table = mark_underpowered(check_all(claims, dirs), claims, quick)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "claims.csv", index=False)
-    md = results_markdown(table, runs, quick)
+    md = results_markdown(table, runs, quick, seed_range)
     (out / "results.md").write_text(md + "\n")
+    counts = {k: {"passed": int(g["passed"].sum()), "claims": len(g)}
+              for k, g in table.groupby("kind")}
     (out / "reproduce.json").write_text(json.dumps(
-        {"quick": quick, "total_s": time.perf_counter() - t_all, "runs": runs,
-         "passed": int(table["passed"].sum()), "claims": len(table)}, indent=2) + "\n")
-    print("\n" + format_table(table))
+        {"quick": quick, "seed_range": seed_range, "total_s": time.perf_counter() - t_all,
+         "runs": runs, "dirs": {k: str(v) for k, v in dirs.items()},
+         "claims_file": claims_record(claims_file), "by_kind": counts},
+        indent=2) + "\n")
+    print("\n" + format_table(table) + "\n\n" + headline(table))
     print(f"\nreproduce: {time.perf_counter() - t_all:.0f} s; wrote {out / 'claims.csv'} and "
           f"{out / 'results.md'}")
     if readme is not None:
@@ -150,3 +224,56 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         readme.write_text(replace_section(readme.read_text(), md))
         print(f"reproduce: replaced the results section of {readme}")
     return 0
+
+
+
+def catalogue_seeds(name: str, metric: str) -> dict[str, int]:
+    """``{"quick": n, "full": n}``: the seeds of the run a claim of ``name`` on ``metric`` is
+    measured on (a suite's member is named by the metric's prefix, ``member:...``)."""
+    out = {}
+    for size, quick in (("quick", True), ("full", False)):
+        if name in TASKS:
+            out[size] = TASKS[name].spec(quick).seeds
+            continue
+        members = dict(SUITES[name](quick).members)
+        member = members.get(metric.split(":", 1)[0])
+        if member is not None:
+            out[size] = member.seeds
+    return out
+
+
+def power(pilot: str | Path, claims_file: str | Path = CLAIMS_FILE,
+          docs: str | Path | None = None, csv: str | Path | None = POWER_CSV) -> pd.DataFrame:
+    """The power table of every claim from a pilot ``reproduce`` output folder (its
+    ``reproduce.json`` names each experiment's folder, whose ``values.csv`` gives the
+    pilot's per-seed values; see :mod:`experiments.analysis.power`). Writes ``csv`` and,
+    with ``docs``, the table between the power markers of that file."""
+    pilot = Path(pilot)
+    try:
+        record = json.loads((pilot / "reproduce.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ClaimsError(f"{pilot} is not a reproduce output folder (reproduce.json: {e})") \
+            from None
+    claims = load_claims(claims_file, known_experiments())
+    values = {}
+    for name, d in record.get("dirs", {}).items():
+        path = Path(d) / "values.csv"
+        if path.is_file():
+            values[name] = pd.read_csv(path)
+    seeds = {c.id: catalogue_seeds(c.experiment, c.metric) for c in claims}
+    table = power_table(claims, values, seeds)
+    when = time.strftime("%Y-%m-%d", time.localtime((pilot / "reproduce.json").stat().st_mtime))
+    label = (f"affectlab reproduce{' --quick' if record.get('quick') else ''} on the "
+             f"{record.get('seed_range', 'development')} seeds, {when}")
+    if csv is not None:
+        table.to_csv(csv, index=False)
+    if docs is not None:
+        docs = Path(docs)
+        text = docs.read_text()
+        if POWER_BEGIN not in text or POWER_END not in text:
+            raise ClaimsError(f"{docs} has no {POWER_BEGIN} ... {POWER_END} section")
+        head, rest = text.split(POWER_BEGIN, 1)
+        tail = rest.split(POWER_END, 1)[1]
+        docs.write_text(f"{head}{POWER_BEGIN}\n{power_markdown(table, label)}\n"
+                        f"{POWER_END}{tail}")
+    return table

@@ -58,6 +58,19 @@ def load_spec(path) -> ExperimentSpec:
     return ExperimentSpec.from_dict(d).validate()
 
 
+# Seeds 0 .. CONFIRMATORY_SEEDS - 1 are the development range (every run made while the
+# model and the claims were shaped); from CONFIRMATORY_SEEDS on, the confirmatory range.
+CONFIRMATORY_SEEDS = 100_000
+
+
+def confirmatory(spec: ExperimentSpec) -> ExperimentSpec:
+    """``spec`` moved to the confirmatory seed range: the same number of seeds, starting
+    at :data:`CONFIRMATORY_SEEDS` plus the spec's own offset within its range."""
+    if spec.seed_range() == "confirmatory":
+        return spec
+    return dataclasses.replace(spec, seed_offset=CONFIRMATORY_SEEDS + spec.seed_offset)
+
+
 @dataclass(frozen=True)
 class ExperimentSpec:
     """A lesion experiment.
@@ -126,6 +139,12 @@ class ExperimentSpec:
     def seed_list(self) -> list[int]:
         """The seeds, ``seed_offset .. seed_offset + seeds - 1``."""
         return list(range(self.seed_offset, self.seed_offset + self.seeds))
+
+    def seed_range(self) -> str:
+        """``"development"`` (seeds below :data:`CONFIRMATORY_SEEDS`: the seeds claims and
+        settings may be shaped on) or ``"confirmatory"`` (from it on: fresh seeds that
+        ``affectlab reproduce`` runs; see :func:`confirmatory`)."""
+        return "confirmatory" if self.seed_offset >= CONFIRMATORY_SEEDS else "development"
 
     def validate(self) -> ExperimentSpec:
         """Check every field; raise :class:`SpecError` naming the first bad one. Returns
@@ -241,6 +260,10 @@ def _check_sizes(spec: ExperimentSpec) -> None:
     off = spec.seed_offset
     if isinstance(off, bool) or not isinstance(off, int) or off < 0:
         raise SpecError(f"spec.seed_offset must be an int >= 0, got {off!r}")
+    if off < CONFIRMATORY_SEEDS < off + spec.seeds:
+        raise SpecError(f"spec seeds {off}..{off + spec.seeds - 1} straddle the development "
+                        f"and confirmatory ranges (confirmatory seeds start at "
+                        f"{CONFIRMATORY_SEEDS}): use seeds from one range only")
     if not _is_number(spec.timeout_s) or not spec.timeout_s > 0:
         raise SpecError(f"spec.timeout_s must be a positive number, got {spec.timeout_s!r}")
     if spec.trainer not in TRAINERS:

@@ -110,11 +110,9 @@ def test_gymnasium_face_passes_check_env():
 
 def test_loops_claims_that_must_fail_do_fail():
     from experiments.analysis.claims import check_experiment
-    from experiments.analysis.tables import statistics
-    from experiments.tasks.loops import MEASURES
 
     def loop_claim(rows):
-        claims = check_experiment(statistics(pd.DataFrame(rows), MEASURES), "loops")
+        claims = check_experiment(pd.DataFrame(rows), "loops")
         return bool(claims.set_index("id").loc["loops-frustration", "passed"])
 
     assert not loop_claim([{"condition": c, "seed": s, "metric": "late/detour/loop_rate",

@@ -231,8 +231,12 @@ def test_statistics_table_of_a_ppo_experiment(tiny_results):
     stats = pd.read_csv(tiny_results / "statistics.csv")
     row = stats[(stats["metric"] == "eval/survival") & (stats["condition"] == "hunger-lesion")]
     assert len(row) == 1
-    for col in ("diff", "diff_low", "diff_high", "hedges_g", "g_low", "g_high", "p_perm"):
+    for col in ("paired", "diff", "diff_low", "diff_high", "ratio", "ratio_low", "ratio_high",
+                "d_z", "hedges_g", "p_perm", "note"):
         assert col in stats.columns
+    assert bool(row["paired"].iloc[0])  # every condition of a seed shares its parameters
+    values = pd.read_csv(tiny_results / "values.csv")
+    assert set(values["metric"]) == set(stats["metric"])
     assert 0 < float(row["p_perm"].iloc[0]) <= 1
 
 

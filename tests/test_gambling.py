@@ -230,7 +230,7 @@ def test_gambling_claims_that_must_fail_do_fail():
     import pandas as pd
 
     from experiments.analysis.claims import check_experiment
-    from experiments.tasks.gambling import statistics_table
+    from experiments.tasks.gambling import claim_table
 
     rows = []
     for cond in ("intact", "full-lesion"):  # identical, flat, marker-free groups
@@ -244,7 +244,7 @@ def test_gambling_claims_that_must_fail_do_fail():
                 for metric in ("curve/net_score", "curve/marker_bad", "curve/marker_good"):
                     rows.append({"condition": cond, "seed": seed, "step": step,
                                  "metric": metric, "value": 0.0})
-    claims = check_experiment(statistics_table(pd.DataFrame(rows)), "gambling")
+    claims = check_experiment(claim_table(pd.DataFrame(rows))[0], "gambling")
     passed = dict(zip(claims["id"], claims["passed"], strict=True))
     # intact: no rise, not above 0, no marker in any block; lesion: <= 0 (passes), not
     # below intact (fails), no marker (passes)

@@ -13,7 +13,7 @@ import pytest
 from test_experiments import tiny_spec
 
 from experiments.analysis.plots import new_figure, save_figure
-from experiments.analysis.tables import per_run, statistics
+from experiments.analysis.tables import per_run, write_tables
 from experiments.cli import main
 from experiments.tasks import TASKS, Task, register, task_for
 
@@ -22,6 +22,7 @@ CLAIMS = """
 [[claim]]
 id = "tiny-felt"
 experiment = "tiny-hunger"
+kind = "control"
 claim = "Without hunger the felt reward is gone"
 condition = "hunger-lesion"
 metric = "affect/felt_reward"
@@ -34,6 +35,7 @@ tolerance = 1e-9
 [[claim]]
 id = "tiny-impossible"
 experiment = "tiny-hunger"
+kind = "exploratory"
 claim = "A claim that must fail"
 condition = "hunger-lesion"
 metric = "affect/felt_reward"
@@ -53,8 +55,7 @@ def tiny_report(run_dir):
     """Mean felt reward per run, its statistics and a one-panel figure."""
     df = pd.read_csv(Path(run_dir) / "results.csv")
     runs = per_run(df, "affect/felt_reward", "mean")
-    statistics(runs, [("affect/felt_reward", "felt reward")]).to_csv(
-        Path(run_dir) / "statistics.csv", index=False)
+    write_tables(run_dir, runs, [("affect/felt_reward", "felt reward")])
     fig, axes = new_figure(1, (4, 3))
     axes[0].bar(runs["condition"], runs["value"])
     save_figure(fig, run_dir)
@@ -80,8 +81,8 @@ def test_a_task_of_ones_own_runs_end_to_end(tiny_task, tmp_path, capsys):
     assert list(claims["id"]) == ["tiny-felt", "tiny-impossible"]
     assert list(claims["passed"]) == [True, False]
     printed = capsys.readouterr().out
-    assert "[PASS] Without hunger the felt reward is gone" in printed
-    assert "[FAIL] A claim that must fail" in printed
+    assert "[PASS] control: Without hunger the felt reward is gone" in printed
+    assert "[FAIL] exploratory: A claim that must fail" in printed
     assert main(["list"]) == 0
     assert "tiny-hunger" in capsys.readouterr().out
 

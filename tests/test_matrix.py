@@ -10,6 +10,7 @@ from experiments.suites.lesion_matrix import (
     condition_name,
     dissociations,
     effects_table,
+    matrix_values,
     parse_condition,
 )
 
@@ -34,7 +35,7 @@ def test_needed_channels_and_a_double_dissociation(tmp_path):
     # gambling: higher is better; hunger lesion hurts, frustration does nothing
     gam = _write(tmp_path / "gambling", "test/net_score_late", {
         "intact": 20 + noise(), "frustration@0": 20 + noise(), "hunger@0": 5 + noise()})
-    eff = effects_table({"paralysis": par, "gambling": gam})
+    eff = effects_table(matrix_values({"paralysis": par, "gambling": gam}))
     get = lambda t, c: eff[(eff.task == t) & (eff.condition == c)].iloc[0]  # noqa: E731
     assert get("paralysis", "frustration@0")["harm_g"] > 0  # slower = worse
     assert get("gambling", "hunger@0")["harm_g"] > 0  # lower score = worse

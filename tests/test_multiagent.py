@@ -154,8 +154,6 @@ def test_social_claims_that_must_fail_do_fail():
     import pandas as pd
 
     from experiments.analysis.claims import check_experiment
-    from experiments.analysis.tables import statistics
-    from experiments.tasks.social import MEASURES
 
     rows = []
     for cond in ("intact", "social-lesion", "one-lesioned"):
@@ -164,7 +162,7 @@ def test_social_claims_that_must_fail_do_fail():
                               ("late/social/total_energy", 2.0 + 0.01 * seed),
                               ("late/social/standing_gap", 0.01 * (seed - 3.5))]:
                 rows.append({"condition": cond, "seed": seed, "metric": metric, "value": v})
-    claims = check_experiment(statistics(pd.DataFrame(rows), MEASURES), "social")
+    claims = check_experiment(pd.DataFrame(rows), "social")
     assert len(claims) == 3 and not claims["passed"].any()  # no effect anywhere
 
 

@@ -1,6 +1,7 @@
 """Deliberation, frustration, Choice-v0, inconsistency measures and the online agent."""
 
 import dataclasses
+import json
 
 import jax
 import jax.numpy as jnp
@@ -389,9 +390,15 @@ def test_paralysis_experiment_writes_statistics_claims_and_figure(tmp_path):
                  "statistics.csv", "claims.csv"]:
         assert (out / name).is_file(), name
     claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 6 and claims["passed"].dtype == bool  # claims.toml, these conditions
+    assert len(claims) == 8 and claims["passed"].dtype == bool  # claims.toml, these conditions
+    assert claims["measured"].str.contains("too few seeds").any()  # 2 seeds: nothing tested
     stats = pd.read_csv(out / "statistics.csv")
-    assert {"diff", "ratio", "hedges_g"} <= set(stats.columns)
+    assert {"diff", "ratio", "d_z", "hedges_g", "rate_ub", "trials"} <= set(stats.columns)
+    timeouts = stats[stats["metric"] == "test/timeout_equal"]
+    assert (timeouts["trials"] > 0).all() and (timeouts["rate_ub"] > 0).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed_range"]["this_run"] == "development"
+    assert len(manifest["claims"]["sha256"]) == 64
     df = pd.read_csv(out / "results.csv")
     assert set(df["condition"]) == {"intact", "full-lesion"} and df["seed"].nunique() == 2
 
@@ -400,7 +407,7 @@ def test_claims_that_must_fail_do_fail():
     import pandas as pd
 
     from experiments.analysis.claims import check_experiment
-    from experiments.tasks.paralysis import statistics_table
+    from experiments.tasks.paralysis import claim_table
 
     rows = []
     for cond in ("intact", "full-lesion"):  # identical groups: no effect anywhere
@@ -409,10 +416,12 @@ def test_claims_that_must_fail_do_fail():
                               ("test/timeout_equal", 0.01 * seed),
                               ("test/reversal_equal", 0.2 + 0.01 * seed)]:
                 rows.append({"condition": cond, "seed": seed, "metric": metric, "value": v})
-    claims = check_experiment(statistics_table(pd.DataFrame(rows)), "paralysis")
+    claims = check_experiment(claim_table(pd.DataFrame(rows))[0], "paralysis")
     passed = dict(zip(claims["id"], claims["passed"], strict=True))
     # claims about conditions the table lacks (vmpfc, social) are left out
     assert passed == {"paralysis-equal-ratio": False, "paralysis-equal-timeouts": False,
                       "paralysis-intact-timeouts": False, "paralysis-unequal-ratio": True,
                       "paralysis-reversals": False,
-                      "paralysis-equal-timeouts-estimate": False}, passed
+                      "paralysis-equal-timeouts-estimate": False,
+                      "paralysis-equal-timeouts-bound": False,  # no trial counts: unmeasured
+                      "paralysis-intact-timeouts-bound": False}, passed

@@ -1,50 +1,107 @@
 """The claims file and ``affectlab reproduce``: claims are checked, and a claim that must
 fail does fail."""
 
+import hashlib
+import json
 import math
 
 import pandas as pd
 import pytest
 from test_experiments import tiny_spec
 
-from experiments.analysis.claims import Claim, ClaimsError, check_claim, load_claims
+from experiments.analysis.claims import Claim, ClaimsError, adjust, check_claim, load_claims
 from experiments.cli import main
 from experiments.reproduce import BEGIN, END, known_experiments, replace_section
+from experiments.spec import CONFIRMATORY_SEEDS, SpecError, confirmatory
 
-STATS = pd.DataFrame([
-    {"metric": "m", "condition": "intact", "mean": 1.0, "ci_low": 0.8, "ci_high": 1.2},
-    {"metric": "m", "condition": "lesion", "mean": 0.5, "ci_low": 0.3, "ci_high": 0.7,
-     "diff": -0.5, "diff_low": -0.8, "diff_high": -0.2, "ratio": 0.5, "ratio_low": 0.3,
-     "ratio_high": 0.7, "hedges_g": -1.5, "g_low": -2.5, "g_high": -0.6, "p_perm": 0.003},
-])
+# 8 seeds: the lesion lowers m by 0.5 in every seed (+- 0.05), the control is identical
+SEEDS = range(8)
+BASE = [1.0, 1.3, 0.8, 1.1, 0.9, 1.2, 1.05, 0.95]
+NOISE = [0.05, -0.05, 0.02, -0.02, 0.04, -0.04, 0.0, 0.0]
+VALUES = pd.DataFrame(
+    [{"condition": "intact", "seed": s, "metric": "m", "value": b}
+     for s, b in zip(SEEDS, BASE, strict=True)]
+    + [{"condition": "lesion", "seed": s, "metric": "m", "value": b - 0.5 + e}
+       for s, b, e in zip(SEEDS, BASE, NOISE, strict=True)]
+    + [{"condition": "control", "seed": s, "metric": "m", "value": b}
+       for s, b in zip(SEEDS, BASE, strict=True)])
 
 
 def claim(**kw):
-    base = dict(id="c", experiment="foraging", claim="x", condition="lesion", metric="m",
-                stat="diff", expect="<", value=0.0, on="ci")
+    base = dict(id="c", experiment="foraging", kind="confirmatory", claim="x",
+                condition="lesion", metric="m", stat="diff", expect="<", value=0.0, on="ci")
     return Claim(**{**base, **kw})
 
 
 @pytest.mark.parametrize("kw, passed", [
-    ({}, True),  # diff CI [-0.8, -0.2] < 0
+    ({}, True),  # diff -0.5 in every seed: < 0
     ({"expect": ">"}, False),  # must fail
-    ({"value": -0.3}, False),  # CI high end -0.2 is not below -0.3
-    ({"stat": "mean", "expect": ">", "value": 0.25}, True),  # CI low 0.3 > 0.25
-    ({"stat": "mean", "expect": ">", "value": 0.35}, False),  # CI low 0.3 is not
-    ({"stat": "ratio", "expect": "<=", "value": 0.5, "on": "estimate"}, True),
+    ({"value": -0.45}, True),  # paired: the spread of the differences is small
+    ({"value": -0.55}, False),
+    ({"stat": "mean", "expect": ">", "value": 0.4}, True),  # mean 0.54, sd 0.17
+    ({"stat": "mean", "expect": ">", "value": 0.6}, False),
+    ({"stat": "ratio", "expect": "<", "value": 0.6}, True),  # ratio 0.54 (Fieller test)
+    ({"stat": "ratio", "expect": "<", "value": 0.5}, False),
+    ({"stat": "ratio", "expect": "<=", "value": 0.54, "on": "estimate"}, True),
     ({"stat": "ratio", "expect": "<", "value": 0.5, "on": "estimate"}, False),
     ({"stat": "p_perm", "expect": "<", "value": 0.05, "on": "estimate"}, True),
-    ({"stat": "hedges_g", "expect": "==", "value": -1.4, "on": "estimate", "tolerance": 0.2},
-     True),
-    ({"stat": "hedges_g", "expect": "==", "value": -1.4, "on": "estimate", "tolerance": 0.05},
-     False),
+    ({"stat": "d_z", "expect": "<", "value": -5.0, "on": "estimate"}, True),
+    ({"condition": "control", "expect": "within", "margin": 0.01}, True),  # identical
+    ({"expect": "within", "margin": 0.1}, False),  # -0.5 is not within 0 +- 0.1
+    ({"expect": "within", "value": -0.5, "margin": 0.1}, True),
     ({"condition": "nobody"}, False),  # not measured is not passed
 ])
 def test_claims_pass_and_fail_as_stated(kw, passed):
-    row = check_claim(claim(**kw), STATS)
+    row = check_claim(claim(**kw), VALUES)
     assert row["passed"] is passed, row
     if kw.get("condition") == "nobody":
         assert row["measured"].startswith("not measured") and math.isnan(row["estimate"])
+
+
+def test_a_claim_on_too_few_seeds_is_not_tested():
+    few = VALUES[VALUES["seed"] < 3]
+    row = check_claim(claim(), few)
+    assert row["passed"] is False and "too few seeds" in row["measured"]
+    assert math.isnan(row["p"]) and math.isnan(row["ci_low"])
+
+
+def test_the_identical_control_has_a_zero_paired_difference_with_a_zero_interval():
+    row = check_claim(claim(condition="control", expect="<", value=0.0), VALUES)
+    assert (row["estimate"], row["ci_low"], row["ci_high"]) == (0.0, 0.0, 0.0)
+    assert row["p"] == 1.0 and row["passed"] is False
+
+
+def test_rates_with_zero_events_are_bounded_not_divided():
+    rows = []
+    for s in range(6):
+        rows.append({"condition": "intact", "seed": s, "metric": "r", "value": 0.0,
+                     "trials": 300})
+        rows.append({"condition": "lesion", "seed": s, "metric": "r", "value": 0.2 + 0.01 * s,
+                     "trials": 300})
+    vals = pd.DataFrame(rows)
+    ub = 1 - 0.05 ** (1 / 1800)  # one-sided 95% Clopper-Pearson bound of 0 in 1800
+    row = check_claim(claim(condition="intact", metric="r", stat="rate_ub", expect="<=",
+                            value=0.002), vals)
+    assert row["estimate"] == pytest.approx(ub) and row["passed"] is True
+    assert row["p"] == pytest.approx((1 - 0.002) ** 1800)  # exact binomial P(X = 0)
+    ratio = check_claim(claim(metric="r", stat="ratio_ub", expect=">=", value=10.0), vals)
+    assert ratio["estimate"] == pytest.approx(0.225 / ub) and ratio["passed"] is True
+    assert not check_claim(claim(metric="r", stat="ratio_ub", expect=">=", value=200.0),
+                           vals)["passed"]
+    plain = check_claim(claim(metric="r", stat="ratio", expect=">=", value=10.0), vals)
+    assert plain["passed"] is False  # a ratio over a zero rate is no evidence
+
+
+def test_holm_adjusts_the_confirmatory_family_only():
+    rows = [check_claim(claim(id=f"c{i}", kind=kind, value=v), VALUES)
+            for i, (kind, v) in enumerate([("confirmatory", -0.47), ("confirmatory", 0.0),
+                                           ("exploratory", -0.47)])]
+    table = adjust(pd.DataFrame(rows))
+    p = table["p"].to_numpy()
+    lo, hi = sorted(p[:2])  # Holm over two: the smaller x 2, the larger x 1 (monotone)
+    assert sorted(table["p_holm"].iloc[:2]) == pytest.approx([2 * lo, max(2 * lo, hi)])
+    assert math.isnan(table["p_holm"].iloc[2])  # exploratory: unadjusted
+    assert bool(table["passed"].iloc[2]) == (p[2] < 0.05)
 
 
 def test_the_shipped_claims_file_is_valid():
@@ -58,13 +115,17 @@ def test_the_shipped_claims_file_is_valid():
 @pytest.mark.parametrize("text, match", [
     ('[[claim]]\nid = "a"\n', "missing field"),
     ('x = 1\n', "no \\[\\[claim\\]\\]"),
-    ('[[claim]]\nid="a"\nexperiment="forage"\nclaim="x"\ncondition="i"\nmetric="m"\n'
+    ('[[claim]]\nid="a"\nexperiment="forage"\nkind="confirmatory"\nclaim="x"\ncondition="i"\nmetric="m"\n'
      'stat="diff"\nexpect="<"\nvalue=0\n', "unknown experiment 'forage'"),
-    ('[[claim]]\nid="a"\nexperiment="foraging"\nclaim="x"\ncondition="i"\nmetric="m"\n'
+    ('[[claim]]\nid="a"\nexperiment="foraging"\nkind="confirmatory"\nclaim="x"\ncondition="i"\nmetric="m"\n'
      'stat="median"\nexpect="<"\nvalue=0\n', "stat must be one of"),
-    ('[[claim]]\nid="a"\nexperiment="foraging"\nclaim="x"\ncondition="i"\nmetric="m"\n'
-     'stat="diff"\nexpect="=="\nvalue=0\n', "on = 'estimate'"),
-    ('[[claim]]\nid="a"\nexperiment="foraging"\nclaim="x"\ncondition="i"\nmetric="m"\n'
+    ('[[claim]]\nid="a"\nexperiment="foraging"\nkind="confirmatory"\nclaim="x"\ncondition="i"\nmetric="m"\n'
+     'stat="diff"\nexpect="=="\nvalue=0\n', "use on = 'estimate'"),
+    ('[[claim]]\nid="a"\nexperiment="foraging"\nkind="found"\nclaim="x"\ncondition="i"\n'
+     'metric="m"\nstat="diff"\nexpect="<"\nvalue=0\n', "kind must be one of"),
+    ('[[claim]]\nid="a"\nexperiment="foraging"\nkind="control"\nclaim="x"\ncondition="i"\n'
+     'metric="m"\nstat="diff"\nexpect="within"\nvalue=0\n', "margin > 0"),
+    ('[[claim]]\nid="a"\nexperiment="foraging"\nkind="confirmatory"\nclaim="x"\ncondition="i"\nmetric="m"\n'
      'stat="diff"\nexpect="<"\nvalue="zero"\n', "value must be a number"),
     ("not toml [", "not valid TOML"),
 ])
@@ -86,14 +147,15 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     from experiments.tasks import TASKS, Task
     from experiments.tasks.base import curves_report
 
-    monkeypatch.setitem(TASKS, "foraging", Task("foraging", lambda quick: tiny_spec(),
+    monkeypatch.setitem(TASKS, "foraging", Task("foraging", lambda quick: tiny_spec(seeds=4),
                                                 curves_report))
     claims = tmp_path / "claims.toml"
     claims.write_text(
-        '[[claim]]\nid="felt"\nexperiment="foraging"\nclaim="lesion removes felt reward"\n'
+        '[[claim]]\nid="felt"\nexperiment="foraging"\nkind="confirmatory"\n'
+        'claim="lesion removes felt reward"\n'
         'condition="hunger-lesion"\nmetric="charts/survival"\nstat="diff"\nexpect="<"\n'
         'value=1.0\non="ci"\n'
-        '[[claim]]\nid="impossible"\nexperiment="foraging"\nclaim="must fail"\n'
+        '[[claim]]\nid="impossible"\nexperiment="foraging"\nkind="exploratory"\nclaim="must fail"\n'
         'condition="hunger-lesion"\nmetric="charts/survival"\nstat="diff"\nexpect=">"\n'
         'value=1.0\non="ci"\n'
     )
@@ -103,20 +165,35 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
             "--readme", str(readme), "--workers", "0"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "[PASS] felt" in out and "[FAIL] impossible" in out and "1 of 2 claims pass" in out
+    assert "[PASS] felt" in out and "[FAIL] impossible" in out
+    assert "1 of 1 confirmatory claims pass" in out and "0 of 1 exploratory" in out
     table = pd.read_csv(tmp_path / "r" / "claims.csv")
     assert list(table["passed"]) == [True, False]
     text = readme.read_text()
-    assert "old" not in text and "**FAIL**" in text and "1 of 2 claims pass" in text
+    assert "\nold\n" not in text and "**FAIL**" in text
+    assert "1 of 1 confirmatory claims pass" in text and "Exploratory claims" in text
+    manifest = json.loads((tmp_path / "r" / "tiny" / "manifest.json").read_text())
+    assert manifest["seed_range"]["this_run"] == "confirmatory"  # fresh seeds
+    assert min(manifest["seeds"]) >= CONFIRMATORY_SEEDS
+    record = json.loads((tmp_path / "r" / "reproduce.json").read_text())
+    assert record["claims_file"]["sha256"] == hashlib.sha256(claims.read_bytes()).hexdigest()
     assert main(args) == 0  # a second run reuses the finished experiment
     assert "not rerun" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("lo, hi, passed", [(-0.1, 0.2, True), (0.0, 0.0, True),
-                                            (0.05, 0.2, False), (-0.3, -0.01, False)])
-def test_includes_checks_that_the_interval_holds_the_value(lo, hi, passed):
-    c = Claim(id="c", experiment="foraging", claim="x", condition="lesion", metric="m",
-              stat="mean", expect="includes", value=0.0)
-    stats = pd.DataFrame([{"metric": "m", "condition": "lesion", "mean": (lo + hi) / 2,
-                           "ci_low": lo, "ci_high": hi}])
-    assert check_claim(c, stats)["passed"] is passed
+def test_seeds_come_from_one_range():
+    spec = tiny_spec(seeds=4)
+    assert spec.seed_range() == "development"
+    moved = confirmatory(spec)
+    assert moved.seed_list() == list(range(CONFIRMATORY_SEEDS, CONFIRMATORY_SEEDS + 4))
+    assert moved.seed_range() == "confirmatory" and confirmatory(moved) == moved
+    with pytest.raises(SpecError, match="straddle"):
+        tiny_spec(seeds=4, seed_offset=CONFIRMATORY_SEEDS - 2).validate()
+
+
+@pytest.mark.parametrize("shift, passed", [(0.0, True), (0.02, True), (0.4, False)])
+def test_includes_checks_that_the_interval_holds_the_value(shift, passed):
+    c = claim(stat="mean", expect="includes", value=0.0)
+    vals = VALUES.assign(value=VALUES["value"] - VALUES.groupby("condition")["value"].transform(
+        "mean") + shift)
+    assert check_claim(c, vals)["passed"] is passed

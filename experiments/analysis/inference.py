@@ -16,8 +16,16 @@ design). The functions here are the building blocks of honest claims at small n:
   sample correction;
 * :func:`clopper_pearson` -- exact binomial bounds (an upper bound for a rate observed
   as 0, so that "10x as often" is tested against it, never against a ratio of 0);
-* :func:`tost` -- two one-sided tests of equivalence within a stated margin;
-* :func:`holm` -- Holm-Bonferroni adjusted p-values over a family of claims.
+* :func:`one_sided_p` -- the test of a claim at its threshold: a one-sided t-test of a
+  linear contrast ``x - k * base - c`` (paired over seeds, or Welch's for independent
+  samples), so that differences (``k = 1``), ratios (``k`` = the threshold: Fieller's
+  construction) and means (no base) share one test;
+* :func:`fieller_interval` -- the interval of a ratio of means that inverts that test;
+* :func:`equivalence_p` and :func:`tost` -- two one-sided tests of equivalence within a
+  stated margin;
+* :func:`holm` -- Holm-Bonferroni adjusted p-values over a family of claims;
+* :func:`power_one_sided` and :func:`units_for_power` -- the power of the one-sided
+  t-test (noncentral t) and the number of seeds that reaches a target power.
 
 All take NaN-free data or drop NaNs (pairs with a NaN on either side) as stated, and are
 deterministic (the sampled sign-flip test is seeded).
@@ -31,6 +39,12 @@ import numpy as np
 from scipy import stats as sps
 
 from experiments.analysis.stats import check_alternative, permutation_p
+
+# The fewest seeds (pairs, or units per group) on which an interval is reported and a claim
+# is tested: the smallest n of the coverage study in tests/test_claims_coverage.py, where
+# the claim checks hold their level (below it a sign-flip test cannot reach p < 0.05 and
+# normality of the mean cannot be leaned on).
+MIN_UNITS = 4
 
 
 def paired_differences(x, base) -> np.ndarray:
@@ -136,19 +150,121 @@ def tost(d, margin: float) -> float:
     """p-value of two one-sided paired t-tests that ``|mean(d)| < margin`` (equivalence;
     small p: the difference lies within the margin). A constant sample gives 0 inside the
     margin and 1 outside; NaN below 2 values."""
+    return equivalence_p(d, None, margin)
+
+
+def _clean(x) -> np.ndarray:
+    x = np.asarray(x, float)
+    return x[~np.isnan(x)]
+
+
+def one_sided_p(x, base=None, *, k: float = 1.0, const: float = 0.0, paired: bool = True,
+                greater: bool = True) -> float:
+    """p-value of the one-sided t-test that ``mean(x) - k * mean(base) - const`` is above 0
+    (``greater``) or below it.
+
+    Paired (``base`` seed-aligned with ``x``): a one-sample test of the per-seed contrasts
+    ``x_s - k * base_s - const`` (pairs with a NaN dropped); unpaired: Welch's test of
+    ``x`` against ``k * base + const``; without ``base``: a one-sample test of ``x - const``.
+    A contrast without variation gives 0 when it lies strictly on the claimed side, else
+    1; NaN below 2 values (on either side, unpaired).
+    """
+    alt = "greater" if greater else "less"
+    if base is None or paired:
+        c = _clean(np.asarray(x, float) - (0.0 if base is None else
+                                           k * np.asarray(base, float)) - const)
+        if c.size < 2:
+            return float("nan")
+        if np.ptp(c) == 0:
+            return _constant_p(float(c[0]), greater)
+        return float(sps.ttest_1samp(c, 0.0, alternative=alt).pvalue)
+    a, b = _clean(x), k * _clean(base) + const
+    if a.size < 2 or b.size < 2:
+        return float("nan")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return _constant_p(float(a[0] - b[0]), greater)
+    return float(sps.ttest_ind(a, b, equal_var=False, alternative=alt).pvalue)
+
+
+def _constant_p(c: float, greater: bool) -> float:
+    return 0.0 if (c > 0 if greater else c < 0) else 1.0
+
+
+def equivalence_p(x, base=None, margin: float = 0.0, *, center: float = 0.0,
+                  paired: bool = True) -> float:
+    """p-value of two one-sided tests (TOST) that ``mean(x) - mean(base)`` (or ``mean(x)``
+    without ``base``) lies within ``center +- margin``: the larger of the two one-sided
+    p-values of :func:`one_sided_p` (small p: equivalent within the margin)."""
     if not margin > 0:
         raise ValueError(f"the equivalence margin must be > 0, got {margin!r}")
-    d = np.asarray(d, float)
-    d = d[~np.isnan(d)]
-    if d.size < 2:
+    above = one_sided_p(x, base, const=center - margin, paired=paired, greater=True)
+    below = one_sided_p(x, base, const=center + margin, paired=paired, greater=False)
+    return max(above, below)
+
+
+def fieller_interval(x, base, *, paired: bool = True,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean(x) / mean(base), low, high)``: Fieller's interval of a ratio of means, the
+    thresholds ``r`` that the two-sided t-test of ``x - r * base`` does not reject (paired:
+    on the per-seed contrasts, pairs with a NaN dropped; unpaired: with both groups'
+    variances and the smaller group's degrees of freedom). NaN bounds when the base mean
+    is not clearly away from 0 (the set is then unbounded) or below 2 values; the ratio
+    itself is NaN when the base mean is 0."""
+    x, base = np.asarray(x, float), np.asarray(base, float)
+    if paired:
+        ok = ~(np.isnan(x) | np.isnan(base))
+        x, base = x[ok], base[ok]
+        n_x = n_b = x.size
+        cov = float(np.cov(x, base)[0, 1]) if x.size > 1 else np.nan
+    else:
+        x, base = _clean(x), _clean(base)
+        n_x, n_b, cov = x.size, base.size, 0.0
+    mx = float(x.mean()) if x.size else np.nan
+    mb = float(base.mean()) if base.size else np.nan
+    ratio = mx / mb if mb != 0 else np.nan
+    if min(n_x, n_b) < 2:
+        return (ratio, np.nan, np.nan)
+    t2 = float(sps.t.ppf(0.5 + level / 2, min(n_x, n_b) - 1)) ** 2
+    vx, vb = x.var(ddof=1) / n_x, base.var(ddof=1) / n_b
+    vxb = cov / n_x if paired else 0.0
+    # (mx - r mb)^2 <= t2 (vx - 2 r vxb + r^2 vb): a r^2 - 2 b r + c <= 0
+    a, b, c = mb**2 - t2 * vb, mx * mb - t2 * vxb, mx**2 - t2 * vx
+    disc = b * b - a * c
+    if a <= 0 or disc < 0:
+        return (ratio, np.nan, np.nan)
+    root = np.sqrt(disc)
+    return (ratio, float((b - root) / a), float((b + root) / a))
+
+
+def power_one_sided(effect: float, n: int, alpha: float = 0.05) -> float:
+    """Power of the one-sided one-sample (or paired) t-test at level ``alpha`` with ``n``
+    units when the true standardized effect on the claimed side is ``effect`` (``d_z`` of
+    the contrast at the claim's threshold): ``P(T > t_{1-alpha, n-1})`` for ``T`` noncentral
+    t with ``n - 1`` degrees of freedom and noncentrality ``effect * sqrt(n)``."""
+    if n < 2:
         return float("nan")
-    m, se = float(d.mean()), float(d.std(ddof=1)) / np.sqrt(d.size)
-    if se == 0:
-        return 0.0 if abs(m) < margin else 1.0
-    df = d.size - 1
-    p_low = float(sps.t.sf((m + margin) / se, df))  # H0: mean <= -margin
-    p_high = float(sps.t.cdf((m - margin) / se, df))  # H0: mean >= +margin
-    return max(p_low, p_high)
+    crit = float(sps.t.ppf(1 - alpha, n - 1))
+    return float(sps.nct.sf(crit, n - 1, effect * np.sqrt(n)))
+
+
+def units_for_power(effect: float, power: float = 0.8, alpha: float = 0.05,
+                    max_units: int = 10_000) -> int | None:
+    """The smallest ``n >= 2`` whose :func:`power_one_sided` reaches ``power``; ``None``
+    when the effect is not on the claimed side or needs more than ``max_units``."""
+    if not effect > 0 or not np.isfinite(effect):
+        return 2 if effect == np.inf else None
+    lo, hi = 2, 2
+    while power_one_sided(effect, hi, alpha) < power:
+        if hi >= max_units:
+            return None
+        lo, hi = hi, min(2 * hi, max_units)
+    while lo < hi:  # power rises with n: bisect for the first n that reaches it
+        mid = (lo + hi) // 2
+        if power_one_sided(effect, mid, alpha) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
 
 
 def holm(pvalues) -> np.ndarray:

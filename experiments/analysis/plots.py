@@ -9,7 +9,23 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.inference import MIN_UNITS, t_interval
+
 MAX_BINS = 40
+INTERVALS = "95% t intervals over seeds (none below 4 seeds)"
+
+
+def t_errorbar(values) -> tuple[float, float]:
+    """seaborn ``errorbar`` callable: the 95% t interval of the mean of ``values``, or no
+    interval (NaN) with fewer than :data:`~experiments.analysis.inference.MIN_UNITS`
+    values (the same rule as the statistics tables; the percentile bootstrap seaborn
+    offers is too narrow with few seeds)."""
+    x = np.asarray(values, float)
+    x = x[~np.isnan(x)]
+    if x.size < MIN_UNITS:
+        return (np.nan, np.nan)
+    _, lo, hi = t_interval(x)
+    return (lo, hi)
 
 
 def seaborn() -> ModuleType:

@@ -1,27 +1,40 @@
-"""Tables every report shares: per-run values and the statistics table.
+"""Tables every report shares: per-run values, the statistics table and its inputs.
 
 All functions take tidy rows with columns ``condition``, ``seed``, ``metric``, ``value``
-(and ``step`` for curves), as ``results.csv`` holds them.
+(and ``step`` for curves, ``trials`` for rates counted over trials), as ``results.csv``
+holds them.
 
 ``statistics(df, measures)`` compares every condition with ``intact`` on every listed
-measure: mean with a 95% bootstrap CI over seeds, and for each lesion the difference and
-the ratio of means (bootstrap CIs, resampling each group), Hedges' g (bootstrap CI) and
-a two-sided permutation test of the difference of means (``p_perm``).
+measure (:func:`compare`). Every condition of a seed shares the seed's initial parameters
+and random keys, so where a condition has the same seeds as intact the comparison is
+paired: the difference is read from the per-seed differences. One sign convention holds
+everywhere: a difference is the condition minus intact, a ratio the condition over intact.
+With fewer than :data:`~experiments.analysis.inference.MIN_UNITS` seeds no interval is
+given (``note`` says "too few seeds"): below that the claim checks cannot hold their
+level. ``values.csv`` (:func:`write_tables`) keeps the per-run values the table and the
+claim checks are computed from.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from experiments.analysis.stats import (
-    bootstrap_ci,
-    bootstrap_two_sample,
-    diff_of_means,
-    hedges_g_ci,
-    permutation_test,
-    ratio_of_means,
+from experiments.analysis.inference import (
+    MIN_UNITS,
+    clopper_pearson,
+    cohens_dz,
+    fieller_interval,
+    sign_flip_test,
+    t_interval,
+    welch_interval,
 )
+from experiments.analysis.stats import hedges_g, permutation_test
+
+VALUE_COLUMNS = ["condition", "seed", "metric", "value", "trials"]
+TOO_FEW = f"too few seeds for an interval (fewer than {MIN_UNITS})"
 
 
 def values(df: pd.DataFrame, condition: str, metric: str) -> np.ndarray:
@@ -30,40 +43,130 @@ def values(df: pd.DataFrame, condition: str, metric: str) -> np.ndarray:
     return sub.sort_values("seed")["value"].to_numpy(float)
 
 
+def samples(df: pd.DataFrame, condition: str, metric: str,
+            base: str = "intact") -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(x, b, paired)``: the values of ``metric`` in ``condition`` and in ``base``; when
+    both have one value for each of the same seeds, seed-aligned and ``paired``."""
+    rows = df["metric"].to_numpy() == metric
+    cond = df["condition"].to_numpy()[rows]
+    seed, value = df["seed"].to_numpy()[rows], df["value"].to_numpy(float)[rows]
+    a, b = cond == condition, cond == base
+    sa, sb = seed[a], seed[b]
+    oa, ob = np.argsort(sa, kind="stable"), np.argsort(sb, kind="stable")
+    paired = (sa.size > 0 and sa.size == sb.size and np.unique(sa).size == sa.size
+              and np.array_equal(sa[oa], sb[ob]))
+    return value[a][oa], value[b][ob], bool(paired)
+
+
+def compare(df: pd.DataFrame, metric: str, condition: str, label: str = "",
+            permutation: bool = True) -> dict:
+    """One statistics row: ``condition``'s mean of ``metric`` (t interval over seeds) and,
+    unless it is intact, its difference from intact (paired t or Welch interval), ratio
+    over intact (Fieller's interval), ``d_z`` (paired) and Hedges' g, and ``p_perm`` (a
+    sign-flip test when paired, else a two-sample permutation test). Rates with trial
+    counts (a ``trials`` column) add the pooled events, trials and the one-sided 95%
+    Clopper-Pearson upper bound ``rate_ub``. ``permutation=False`` leaves ``p_perm`` out
+    (NaN; it is the slow part)."""
+    x, base, paired = samples(df, condition, metric)
+    n = int(np.sum(~np.isnan(x)))
+    m, lo, hi = t_interval(x)
+    row = {"measure": label or metric, "metric": metric, "condition": condition, "n": n,
+           "mean": m, "sd": float(np.nanstd(x, ddof=1)) if n > 1 else np.nan,
+           "ci_low": lo, "ci_high": hi, "note": ""}
+    units = n
+    if condition != "intact" and base.size:
+        if paired:
+            ok = ~(np.isnan(x) | np.isnan(base))
+            d, lo_hi = x[ok] - base[ok], t_interval(x[ok] - base[ok])
+            units = int(ok.sum())
+            extra = {"d_z": cohens_dz(d),
+                     "p_perm": sign_flip_test(d) if permutation else np.nan}
+        else:
+            lo_hi = welch_interval(x, base)
+            units = min(n, int(np.sum(~np.isnan(base))))
+            extra = {"d_z": np.nan,
+                     "p_perm": permutation_test(x, base) if permutation else np.nan}
+        r = fieller_interval(x, base, paired=paired)
+        row.update(paired=paired, diff=lo_hi[0], diff_low=lo_hi[1], diff_high=lo_hi[2],
+                   ratio=r[0], ratio_low=r[1], ratio_high=r[2], hedges_g=hedges_g(x, base),
+                   **extra)
+    row.update(_rate_bound(df, condition, metric))
+    if units < MIN_UNITS:
+        for col in ("ci_low", "ci_high", "diff_low", "diff_high", "ratio_low", "ratio_high"):
+            if col in row:
+                row[col] = np.nan
+        row["note"] = TOO_FEW
+    return row
+
+
+def _rate_bound(df: pd.DataFrame, condition: str, metric: str) -> dict:
+    if "trials" not in df.columns:
+        return {}
+    sub = df[(df["condition"] == condition) & (df["metric"] == metric)].dropna(
+        subset=["value", "trials"])
+    if sub.empty:
+        return {}
+    trials = int(sub["trials"].sum())
+    events = int(np.rint((sub["value"] * sub["trials"]).sum()))
+    if trials <= 0:
+        return {}
+    return {"events": events, "trials": trials,
+            "rate_ub": clopper_pearson(events, trials, level=0.90)[1]}
+
+
 def statistics(df: pd.DataFrame, measures: list[tuple[str, str]]) -> pd.DataFrame:
-    """One row per listed ``(metric, label)`` x condition (see the module docstring).
+    """One row per listed ``(metric, label)`` x condition (:func:`compare`; see the module
+    docstring).
 
     ``df`` holds one value per condition x seed x metric. Metrics absent from ``df`` are
-    left out. Columns: measure, metric, condition, n, mean, ci_low, ci_high and, for every
-    condition but intact, diff (condition minus intact), ratio (over intact), hedges_g
-    with their CIs, and p_perm.
+    left out. Columns: measure, metric, condition, n, mean, sd, ci_low, ci_high, note and,
+    for every condition but intact, paired, diff (condition minus intact), ratio (over
+    intact) with their CIs, d_z, hedges_g and p_perm; rates add events, trials, rate_ub.
     """
     rows = []
     conditions = list(dict.fromkeys(df["condition"]))
+    present = set(df["metric"])
     for metric, label in measures:
-        if metric not in set(df["metric"]):
-            continue
-        base = values(df, "intact", metric)
-        for cond in conditions:
-            rows.append(_statistics_row(values(df, cond, metric), base, cond, metric, label))
+        if metric in present:
+            rows += [compare(df, metric, cond, label) for cond in conditions]
     return pd.DataFrame(rows)
 
 
-def _statistics_row(x, base, cond: str, metric: str, label: str) -> dict:
-    m, lo, hi = bootstrap_ci(x)
-    row = {"measure": label, "metric": metric, "condition": cond,
-           "n": int(np.sum(~np.isnan(x))), "mean": m, "ci_low": lo, "ci_high": hi}
-    if cond != "intact":
-        d = bootstrap_two_sample(x, base, diff_of_means)
-        r = bootstrap_two_sample(x, base, ratio_of_means)
-        g = hedges_g_ci(x, base)
-        row.update(
-            diff=d[0], diff_low=d[1], diff_high=d[2],
-            ratio=r[0], ratio_low=r[1], ratio_high=r[2],
-            hedges_g=g[0], g_low=g[1], g_high=g[2],
-            p_perm=permutation_test(x, base),
-        )
-    return row
+def with_trials(df: pd.DataFrame, rates: dict[str, str]) -> pd.DataFrame:
+    """``df`` with a ``trials`` column: for each ``rate metric -> count metric`` of
+    ``rates``, the run's count (e.g. the number of equal-value trials behind a timeout
+    rate), so that :func:`compare` can bound the rate over trials."""
+    counts = df[df["metric"].isin(rates.values())].set_index(["condition", "seed", "metric"])
+    counts = counts["value"]
+    out = df.copy()
+    out["trials"] = np.nan
+    for rate, count in rates.items():
+        rows = out["metric"] == rate
+        keys = zip(out.loc[rows, "condition"], out.loc[rows, "seed"], [count] * rows.sum(),
+                   strict=True)
+        out.loc[rows, "trials"] = [counts.get(k, np.nan) for k in keys]
+    return out
+
+
+def claim_values(df: pd.DataFrame, measures: list[tuple[str, str]]) -> pd.DataFrame:
+    """The per-run rows of ``df`` behind :func:`statistics` (``values.csv``): columns
+    condition, seed, metric, value, trials (NaN where not a rate over trials)."""
+    out = df[df["metric"].isin([m for m, _ in measures])].copy()
+    if "trials" not in out.columns:
+        out["trials"] = np.nan
+    return in_condition_order(out[VALUE_COLUMNS], df)
+
+
+def write_tables(folder: str | Path, df: pd.DataFrame,
+                 measures: list[tuple[str, str]]) -> pd.DataFrame:
+    """Write ``statistics.csv`` (:func:`statistics`) and ``values.csv``
+    (:func:`claim_values`, what the claims are checked on) into ``folder``; returns the
+    statistics table."""
+    folder = Path(folder)
+    stats = statistics(df, measures)
+    stats.to_csv(folder / "statistics.csv", index=False)
+    claim_values(df, measures).to_csv(folder / "values.csv", index=False)
+    return stats
 
 
 def late_means(df: pd.DataFrame, prefix: str, fraction: float = 0.25) -> pd.DataFrame:

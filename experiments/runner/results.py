@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from affect.storage import versions
-from experiments.spec import ExperimentSpec
+from experiments.spec import CONFIRMATORY_SEEDS, ExperimentSpec
 
 
 def tidy(spec: ExperimentSpec, results: list[dict[str, Any]], stamp: str) -> pd.DataFrame:
@@ -84,6 +84,9 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
         "versions": versions(),
         "git": git_revision(),
         "seeds": spec.seed_list(),
+        "seed_range": {"this_run": spec.seed_range(),
+                       "development": [0, CONFIRMATORY_SEEDS - 1],
+                       "confirmatory": [CONFIRMATORY_SEEDS, None]},
         "runs": sorted(df["run"].unique().tolist()),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},

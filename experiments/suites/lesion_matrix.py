@@ -8,10 +8,12 @@ gains 0 and 0.5 (plus 0 acquired) for the trained ones (foraging, loops), and le
 social task to the full version.
 
 Each task has one headline measure per onset and a direction (which way is better);
-the report computes, for every condition, the difference, Hedges' g (95% CIs) and a
-permutation p against intact, and a *harm* g oriented so that > 0 means the lesion made
-the task worse. A channel is **needed** for a task when its full developmental lesion
-(gain 0) does harm with the 95% CI of g above 0. ``dissociations.txt`` lists what is
+the report computes, for every condition, the statistics row of
+:func:`~experiments.analysis.tables.compare` against intact (paired over seeds) and a
+*harm*: the difference in pooled-SD units (Hedges' g, with the paired 95% CI of the
+difference on the same scale), oriented so that > 0 means the lesion made the task
+worse. A channel is **needed** for a task when its full developmental lesion (gain 0)
+does harm with the whole 95% CI above 0. ``dissociations.txt`` lists what is
 needed where and every double dissociation (channel a needed for task x but not y,
 channel b for y but not x).
 """
@@ -27,12 +29,15 @@ import pandas as pd
 
 from affect.lesion import Lesion
 from experiments.analysis.plots import new_figure, save_figure, seaborn
-from experiments.analysis.tables import per_run, statistics
+from experiments.analysis.tables import compare, per_run
 from experiments.suites.base import Suite
 from experiments.tasks import TASKS as CATALOGUE
 from experiments.tasks.base import default_channels
 
 GAINS = (0.0, 0.25, 0.5, 0.75)
+# full-size seeds where a member needs more than its catalogue spec: the power table
+# (docs/statistics.md) says matrix-hunger-foraging needs 77 seeds
+FULL_SEEDS = {"foraging": 80}
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ def suite(quick: bool = False) -> Suite:
             seeds, steps = 4, {"foraging": 400_000, "loops": 300_000}[task]
         else:
             conds = graded_lesions(channels)
-            seeds, steps = (16 if quick else base.seeds), base.total_steps
+            seeds = 16 if quick else max(base.seeds, FULL_SEEDS.get(task, 0))
+            steps = base.total_steps
             if quick and task == "gambling":
                 seeds = 50
         spec = dataclasses.replace(base, name=f"matrix-{task}" + ("-quick" if quick else ""),
@@ -108,38 +114,58 @@ def parse_condition(name: str):
     return channel, float(gain), onset
 
 
-def effects_table(dirs: dict[str, Path]) -> pd.DataFrame:
-    """One row per task x lesion condition: the headline measure against intact."""
-    rows = []
+def matrix_values(dirs: dict[str, Path]) -> pd.DataFrame:
+    """Per-run values of every task's headline measures (metric ``<task>:<metric>``): for
+    each onset, intact and that onset's lesions (what ``values.csv`` holds)."""
+    frames = []
     for task, d in dirs.items():
         df = pd.read_csv(Path(d) / "results.csv")
         for onset, h in HEADLINES[task][1].items():
             table = per_run(df, h.metric, h.how)
             keep = [c for c in table["condition"].unique()
                     if c == "intact" or (parse_condition(c) or (0, 0, ""))[2] == onset]
-            stats = statistics(table[table["condition"].isin(keep)], [(h.metric, h.metric)])
-            for _, r in stats.iterrows():
-                parsed = parse_condition(r["condition"])
-                if parsed is None:
-                    continue
-                sign = 1.0 if h.higher_is_better else -1.0
-                harm = (-sign * r["hedges_g"], -sign * (r["g_high"] if sign > 0 else r["g_low"]),
-                        -sign * (r["g_low"] if sign > 0 else r["g_high"]))
-                rows.append({
-                    "task": task, "channel": parsed[0], "gain": parsed[1], "onset": onset,
-                    "metric": f"{task}:{h.metric}", "condition": r["condition"], "n": r["n"],
-                    "mean": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                    "diff": r["diff"], "diff_low": r["diff_low"], "diff_high": r["diff_high"],
-                    "ratio": r["ratio"], "ratio_low": r["ratio_low"],
-                    "ratio_high": r["ratio_high"], "hedges_g": r["hedges_g"],
-                    "g_low": r["g_low"], "g_high": r["g_high"], "p_perm": r["p_perm"],
-                    "harm_g": harm[0], "harm_low": harm[1], "harm_high": harm[2],
-                    "higher_is_better": h.higher_is_better,
-                })
+            frames.append(table[table["condition"].isin(keep)].assign(
+                metric=f"{task}:{h.metric}"))
+    out = pd.concat(frames, ignore_index=True).drop_duplicates(["condition", "seed", "metric"])
+    return out.assign(trials=np.nan)
+
+
+def effects_table(values: pd.DataFrame) -> pd.DataFrame:
+    """One row per task x lesion condition: the headline measure against intact, with the
+    harm and whether the channel is needed (see the module docstring)."""
+    rows = []
+    for task, onset, h in ((t, o, h) for t in HEADLINES for o, h in HEADLINES[t][1].items()):
+        metric = f"{task}:{h.metric}"
+        sub = values[values["metric"] == metric]
+        conds = [c for c in dict.fromkeys(sub["condition"])
+                 if (parse_condition(c) or (0, 0, ""))[2] == onset]
+        if not conds:
+            continue
+        base = compare(sub, metric, "intact")
+        for cond in conds:
+            r = compare(sub, metric, cond)
+            if "diff" not in r:  # no intact runs to compare with
+                continue
+            channel, gain, _ = parse_condition(cond)
+            sign = -1.0 if h.higher_is_better else 1.0  # harm > 0: the task got worse
+            sp = _pooled_sd(r, base)
+            harm = sorted(sign * np.array([r["diff_low"], r["diff_high"]]) / sp)
+            rows.append({"task": task, "channel": channel, "gain": gain, "onset": onset,
+                         **r, "harm_g": sign * r["hedges_g"], "harm_low": harm[0],
+                         "harm_high": harm[1], "higher_is_better": h.higher_is_better})
     out = pd.DataFrame(rows)
     full = (out["gain"] == 0.0) & (out["onset"] == "developmental")
     out["needed"] = full & (out["harm_low"] > 0)
     return out
+
+
+def _pooled_sd(r: dict, base: dict) -> float:
+    """The pooled SD of a condition and intact (Hedges' g's scale); NaN when 0."""
+    n1, n2 = r["n"], base["n"]
+    if n1 + n2 <= 2:
+        return float("nan")
+    sp = np.sqrt(((n1 - 1) * r["sd"] ** 2 + (n2 - 1) * base["sd"] ** 2) / (n1 + n2 - 2))
+    return float(sp) if sp > 0 else float("nan")
 
 
 def dissociations(effects: pd.DataFrame) -> list[str]:
@@ -148,7 +174,8 @@ def dissociations(effects: pd.DataFrame) -> list[str]:
     needed = {(r.channel, r.task): bool(r.needed) for r in full.itertuples()}
     tasks = list(dict.fromkeys(full["task"]))
     channels = list(dict.fromkeys(full["channel"]))
-    lines = ["needed (full developmental lesion harms the task, 95% CI of Hedges' g > 0):"]
+    lines = ["needed (full developmental lesion harms the task, paired 95% CI of the "
+             "difference beyond 0):"]
     for c in channels:
         where = [t for t in tasks if needed.get((c, t))]
         lines.append(f"  {c}: {', '.join(where) if where else 'no task'}")
@@ -168,9 +195,12 @@ def dissociations(effects: pd.DataFrame) -> list[str]:
 
 
 def report(out: Path, dirs: dict[str, Path]) -> None:
-    """Write ``statistics.csv`` (the effects table), ``dissociations.txt`` and the figure."""
-    effects = effects_table(dirs)
+    """Write ``statistics.csv`` (the effects table), ``values.csv`` (its per-run values),
+    ``dissociations.txt`` and the figure."""
+    values = matrix_values(dirs)
+    effects = effects_table(values)
     effects.to_csv(out / "statistics.csv", index=False)
+    values.to_csv(out / "values.csv", index=False)
     lines = dissociations(effects)
     (out / "dissociations.txt").write_text("\n".join(lines) + "\n")
 
@@ -204,7 +234,7 @@ def draw_figure(effects: pd.DataFrame, folder: Path) -> None:
         ax.axhline(0, color="k", lw=0.6)
         metric = sub["metric"].iloc[0].split(":", 1)[1] if len(sub) else ""
         ax.set(title=f"{task}: dose-response ({metric})", xlabel="channel gain (1 = intact)",
-               ylabel="harm (Hedges' g, 95% CI)")
+               ylabel="harm (pooled-SD units, paired 95% CI)")
         ax.legend(fontsize=7)
     fig.suptitle("Lesion matrix: every channel x every task (harm > 0: the lesion made the "
                  "task worse)", fontsize=10)

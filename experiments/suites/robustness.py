@@ -41,8 +41,8 @@ import pandas as pd
 from affect.lesion import Lesion, stack_lesions
 from affect.ppo import AgentConfig, independent, make_evaluate
 from experiments.agents import load_agents
-from experiments.analysis.plots import new_figure, save_figure, seaborn
-from experiments.analysis.tables import per_run, statistics
+from experiments.analysis.plots import INTERVALS, new_figure, save_figure, seaborn, t_errorbar
+from experiments.analysis.tables import per_run, write_tables
 from experiments.suites.base import Suite
 from experiments.tasks import foraging, loops, social
 
@@ -166,18 +166,17 @@ def retention_table(dirs: dict[str, Path]) -> pd.DataFrame:
 
 def report(out: Path, dirs: dict[str, Path]) -> None:
     """Write ``retention.csv``, ``statistics.csv`` (retention, shifted and base
-    evaluations, every lesion against intact) and the figure."""
+    evaluations, every lesion against intact), ``values.csv`` and the figure."""
     ret = retention_table(dirs)
     ret.to_csv(out / "retention.csv", index=False)
-    rows = []
+    frames, measures = [], []
     for (member, shift, m), sub in ret.groupby(["member", "shift", "measure"], sort=False):
         for col in ("retention", "shifted", "base"):
             name = f"{member}:{shift}:{m}:{col}"
             tidy = sub.rename(columns={col: "value"})[["condition", "seed", "value"]]
-            rows.append(statistics(tidy.assign(metric=name), [(name, f"{member}, {shift}: "
-                                                                      f"{m} {col}")]))
-    stats = pd.concat(rows, ignore_index=True)
-    stats.to_csv(out / "statistics.csv", index=False)
+            frames.append(tidy.assign(metric=name))
+            measures.append((name, f"{member}, {shift}: {m} {col}"))
+    write_tables(out, pd.concat(frames, ignore_index=True), measures)
 
     draw_figure(ret, out)
 
@@ -189,28 +188,28 @@ def draw_figure(ret: pd.DataFrame, folder: Path) -> None:
     surv = ret[ret["measure"] != "episode_return"]
     f = surv[surv["member"] == "foraging-w64"]
     sns.barplot(data=f, x="shift", y="retention", hue="condition", ax=axes[0],
-                errorbar=("ci", 95), n_boot=1000, seed=0)
+                errorbar=t_errorbar)
     axes[0].axhline(1, color="k", lw=0.6)
     axes[0].set(title="Foraging (width 64): survival retention", ylabel="shifted / base")
     fw = surv[surv["member"].str.startswith("foraging")].groupby(
         ["width", "condition", "seed"], as_index=False)["retention"].mean()
     sns.lineplot(data=fw, x="width", y="retention", hue="condition", marker="o", ax=axes[1],
                  hue_order=list(dict.fromkeys(f["condition"])),
-                 errorbar=("ci", 95), n_boot=1000, seed=0)
+                 errorbar=t_errorbar)
     axes[1].set(xscale="log", title="Complexity vs robustness: mean retention over shifts",
                 xlabel="value-network width", ylabel="shifted / base survival")
     dt = surv[surv["member"] == "detour"]
     sns.barplot(data=dt, x="shift", y="retention", hue="condition", ax=axes[2],
-                errorbar=("ci", 95), n_boot=1000, seed=0)
+                errorbar=t_errorbar)
     axes[2].axhline(1, color="k", lw=0.6)
     axes[2].set(title="Detour: success retention", ylabel="shifted / base")
     cm = ret[ret["member"] == "commons"]
     if len(cm):
         sns.barplot(data=cm, x="measure", y="retention", hue="condition", ax=axes[3],
-                    errorbar=("ci", 95), n_boot=1000, seed=0)
+                    errorbar=t_errorbar)
         axes[3].axhline(1, color="k", lw=0.6)
     axes[3].set(title="Commons: retention with new partners", ylabel="shifted / base",
                 xlabel="")
-    fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds, 95% CI)",
+    fig.suptitle("Robustness: frozen agents under shift (bars: mean over seeds; " + INTERVALS + ")",
                  fontsize=10)
     save_figure(fig, folder)

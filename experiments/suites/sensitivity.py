@@ -28,8 +28,8 @@ import pandas as pd
 
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
-from experiments.analysis.plots import new_figure, save_figure, seaborn
-from experiments.analysis.tables import per_run, statistics
+from experiments.analysis.plots import new_figure, save_figure, seaborn, t_errorbar
+from experiments.analysis.tables import per_run, write_tables
 from experiments.suites.base import Suite
 from experiments.tasks import foraging
 
@@ -69,18 +69,16 @@ def suite(quick: bool = False) -> Suite:
 
 def report(out: Path, dirs: dict[str, Path]) -> None:
     """Write ``runs.csv`` (per-run survival), ``diverged.csv``, ``statistics.csv`` (every
-    setting: hunger-lesioned against intact) and the figure."""
+    setting: hunger-lesioned against intact), ``values.csv`` and the figure."""
     runs, diverged = runs_table(dirs)
     runs.to_csv(out / "runs.csv", index=False)
     pd.DataFrame(diverged, columns=["setting", "condition", "seed"]).to_csv(
         out / "diverged.csv", index=False)
-    stats = []
-    for label, sub in runs.groupby("setting", sort=False):
-        s = statistics(sub.assign(metric=label + ":" + sub["metric"]),
-                       [(f"{label}:charts/survival", f"{label}: survival during training"),
-                        (f"{label}:eval/survival", f"{label}: final survival (eval)")])
-        stats.append(s)
-    pd.concat(stats, ignore_index=True).to_csv(out / "statistics.csv", index=False)
+    measures = []
+    for label in dict.fromkeys(runs["setting"]):
+        measures += [(f"{label}:charts/survival", f"{label}: survival during training"),
+                     (f"{label}:eval/survival", f"{label}: final survival (eval)")]
+    write_tables(out, runs.assign(metric=runs["setting"] + ":" + runs["metric"]), measures)
     draw_figure(runs, out)
 
 
@@ -124,14 +122,14 @@ def draw_figure(runs: pd.DataFrame, folder: Path) -> None:
         if numeric:
             sub = sub.assign(x=sub["setting_value"].astype(float))
             sns.lineplot(data=sub, x="x", y="value", hue="condition", marker="o", ax=ax,
-                         errorbar=("ci", 95), n_boot=1000, seed=0)
+                         errorbar=t_errorbar)
             ax.set_xscale("log")
         else:
             sns.pointplot(data=sub, x="setting_value", y="value", hue="condition", ax=ax,
-                          errorbar=("ci", 95), n_boot=1000, seed=0, dodge=0.2)
+                          errorbar=t_errorbar, dodge=0.2)
         ax.set(title=f"{factor} (default {defaults[factor]})", xlabel=factor,
                ylabel="survival during training")
         ax.legend(fontsize=7)
-    fig.suptitle("Sensitivity on Foraging-v0: mean survival over training (95% CI over "
-                 "seeds; diverged runs count as 0)", fontsize=10)
+    fig.suptitle("Sensitivity on Foraging-v0: mean survival over training (95% t intervals over "
+                 "seeds, none below 4; diverged runs count as 0)", fontsize=10)
     save_figure(fig, folder)

@@ -21,9 +21,16 @@ import pandas as pd
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
 from experiments.analysis.claims import CLAIMS_FILE
-from experiments.analysis.plots import binned, condition_order, new_figure, save_figure, seaborn
-from experiments.analysis.stats import bootstrap_ci, bootstrap_diff_ci
-from experiments.analysis.tables import statistics
+from experiments.analysis.plots import (
+    INTERVALS,
+    binned,
+    condition_order,
+    new_figure,
+    save_figure,
+    seaborn,
+    t_errorbar,
+)
+from experiments.analysis.tables import compare, statistics, write_tables
 from experiments.spec import ExperimentSpec
 
 INTACT = Lesion("intact")
@@ -114,8 +121,7 @@ def curves_report(run_dir: str | Path) -> None:
     fig, axes = new_figure(len(CURVES), (4.2 * len(CURVES), 3.6), font_scale=1.1, layout=None)
     for ax, (metric, label) in zip(axes, CURVES, strict=True):
         sns.lineplot(data=binned(df, metric), x="step", y="value", hue="condition",
-                     hue_order=condition_order(df), ax=ax, errorbar=("ci", 95), n_boot=1000,
-                     seed=0)
+                     hue_order=condition_order(df), ax=ax, errorbar=t_errorbar)
         ax.set_xlabel("environment steps")
         ax.set_ylabel(label)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
@@ -124,42 +130,47 @@ def curves_report(run_dir: str | Path) -> None:
     axes[0].legend(title="condition", fontsize=8, title_fontsize=8)
     world = manifest.get("spec", {}).get("world", df["world"].iloc[0])
     fig.suptitle(f"{manifest.get('experiment', df['experiment'].iloc[0])} on {world}: "
-                 f"mean over {df['seed'].nunique()} seeds, bands = 95% bootstrap CI")
+                 f"mean over {df['seed'].nunique()} seeds, bands = " + INTERVALS)
     fig.tight_layout()
     save_figure(fig, run_dir, dpi=200)
     summarize(df).to_csv(run_dir / "summary.csv", index=False)
-    statistics_table(df).to_csv(run_dir / "statistics.csv", index=False)
+    write_tables(run_dir, *claim_table(df))
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """Per-condition summary rows of :data:`SUMMARY_MEASURES` (mean and 95% bootstrap CI
-    over seeds; ``intact - <lesion>`` differences)."""
+    """Per-condition summary rows of :data:`SUMMARY_MEASURES`: the mean over seeds with its
+    95% t interval, and ``<lesion> - intact`` differences (paired over seeds where the
+    lesion shares intact's seeds), as in ``statistics.csv``; no interval below
+    :data:`~experiments.analysis.inference.MIN_UNITS` seeds (``note``)."""
     rows = []
-    conditions = condition_order(df)
-    for label, metric in SUMMARY_MEASURES.items():
-        sub = df[df["metric"] == metric]
-        if sub.empty:
-            continue
-        vals = sub.groupby(["condition", "seed"])["value"].mean()  # nanmean over steps
-        present = [c for c in conditions if c in vals.index.get_level_values(0)]
-        for cond in present:
-            est, lo, hi = bootstrap_ci(vals.loc[cond].to_numpy())
-            rows.append({"measure": label, "condition": cond, "estimate": est, "ci_low": lo,
-                         "ci_high": hi, "n_seeds": int(vals.loc[cond].notna().sum())})
-        if "intact" in conditions:
-            for cond in (c for c in present if c != "intact"):
-                est, lo, hi = bootstrap_diff_ci(vals.loc["intact"], vals.loc[cond])
-                rows.append({"measure": label, "condition": f"intact - {cond}",
-                             "estimate": est, "ci_low": lo, "ci_high": hi,
-                             "n_seeds": int(vals.loc[cond].notna().sum())})
+    per_run, _ = claim_table(df)
+    for metric, label in _summary_measures(df):
+        for cond in condition_order(per_run[per_run["metric"] == metric]):
+            r = compare(per_run, metric, cond)
+            rows.append({"measure": label, "condition": cond, "estimate": r["mean"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n_seeds": r["n"],
+                         "note": r["note"]})
+            if "diff" in r:
+                rows.append({"measure": label, "condition": f"{cond} - intact",
+                             "estimate": r["diff"], "ci_low": r["diff_low"],
+                             "ci_high": r["diff_high"], "n_seeds": r["n"],
+                             "note": r["note"]})
     return pd.DataFrame(rows)
 
 
-def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`~experiments.analysis.tables.statistics` of the summary measures, each
-    run's value being its mean over training (``charts/*``) or its evaluation
-    (``eval/*``)."""
-    measures = [(m, label) for label, m in SUMMARY_MEASURES.items()]
+def _summary_measures(df: pd.DataFrame) -> list[tuple[str, str]]:
+    present = set(df["metric"])
+    return [(m, label) for label, m in SUMMARY_MEASURES.items() if m in present]
+
+
+def claim_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The per-run values of the summary measures (each run's mean over training for
+    ``charts/*``, its evaluation for ``eval/*``) and the measures."""
     sub = df[df["metric"].isin(SUMMARY_MEASURES.values())]
     per_run = sub.groupby(["condition", "seed", "metric"], sort=False)["value"].mean()
-    return statistics(per_run.reset_index(), measures)
+    return per_run.reset_index(), _summary_measures(df)
+
+
+def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~experiments.analysis.tables.statistics` of :func:`claim_table`."""
+    return statistics(*claim_table(df))

@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.analysis.plots import new_figure, save_figure, seaborn
-from experiments.analysis.stats import bootstrap_ci
-from experiments.analysis.tables import statistics, values
+from experiments.analysis.inference import t_interval
+from experiments.analysis.plots import new_figure, save_figure, seaborn, t_errorbar
+from experiments.analysis.tables import statistics, values, write_tables
 from experiments.spec import ExperimentSpec
 from experiments.tasks.base import Task, default_channels, lesion_set
 
@@ -189,20 +189,25 @@ def knowing_doing_lines(df) -> list[str]:
     for cond in dict.fromkeys(df["condition"]):
         parts = []
         for metric in ("test/knowing", "test/doing", "test/knowing_minus_doing"):
-            m = bootstrap_ci(values(df, cond, metric))
+            m = t_interval(values(df, cond, metric))
             parts.append(f"{metric[5:]} {m[0]:.2f} [{m[1]:.2f}, {m[2]:.2f}]")
         lines.append(f"  {cond}: " + "; ".join(parts))
     return lines
 
 
-def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Every condition against intact on every measure of ``results.csv``, and on the
-    marker gap block by block (:func:`marker_gaps_by_block`)."""
+def claim_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The per-run values and measures of the statistics table: every measure of
+    ``results.csv`` and the marker gap block by block (:func:`marker_gaps_by_block`)."""
     gaps = marker_gaps_by_block(df)
     blocks = [(m, f"anticipatory marker, bad minus good decks, block {m[-1]}")
               for m in dict.fromkeys(gaps["metric"])]
     per_run = pd.concat([df[["condition", "seed", "metric", "value"]], gaps], ignore_index=True)
-    return statistics(per_run, MEASURES + blocks)
+    return per_run, MEASURES + blocks
+
+
+def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Every condition against intact on every measure of :func:`claim_table`."""
+    return statistics(*claim_table(df))
 
 
 def report(results_dir) -> None:
@@ -210,9 +215,9 @@ def report(results_dir) -> None:
     figure."""
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
-    statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)
+    write_tables(results_dir, *claim_table(df))
     (results_dir / "knowing_doing.txt").write_text(
-        "knowing vs doing (mean [95% bootstrap CI] over participants):\n"
+        "knowing vs doing (mean [95% t interval] over participants):\n"
         + "\n".join(knowing_doing_lines(df))
         + "\n"
     )
@@ -234,7 +239,7 @@ def draw_figure(df: pd.DataFrame, folder: Path) -> None:
                             "developmental")
     sns.lineplot(data=net, x="block", y="value", hue="lesion", style="onset", marker="o",
                  style_order=["developmental", "acquired (after block 2)"],
-                 errorbar=("ci", 95), n_boot=2000, seed=0, ax=axes[0])
+                 errorbar=t_errorbar, ax=axes[0])
     axes[0].axhline(0, color="0.3", lw=0.8)
     axes[0].set(title="Net score (C+D)-(A+B) per block of 20", xlabel="block",
                 ylabel="net score", xticks=sorted(net["block"].unique()))
@@ -242,8 +247,7 @@ def draw_figure(df: pd.DataFrame, folder: Path) -> None:
     props = curves[curves["metric"].str.startswith("curve/prop_")
                    & curves["condition"].isin(["intact", "full-lesion", "vmpfc-lesion"])].copy()
     props["deck"] = props["metric"].str[-1]
-    sns.barplot(data=props, x="deck", y="value", hue="condition", errorbar=("ci", 95),
-                n_boot=2000, seed=0, ax=axes[1])
+    sns.barplot(data=props, x="deck", y="value", hue="condition", errorbar=t_errorbar, ax=axes[1])
     axes[1].set(title="Deck choices over the session", xlabel="deck (A, B bad; C, D good)",
                 ylabel="proportion of choices")
 
@@ -251,14 +255,14 @@ def draw_figure(df: pd.DataFrame, folder: Path) -> None:
                 & (curves["condition"] == "intact")].copy()
     mk["before"] = mk["metric"].map({"curve/marker_bad": "bad decks (A, B)",
                                      "curve/marker_good": "good decks (C, D)"})
-    sns.lineplot(data=mk, x="block", y="value", hue="before", marker="o", errorbar=("ci", 95),
-                 n_boot=2000, seed=0, ax=axes[2])
+    sns.lineplot(data=mk, x="block", y="value", hue="before", marker="o", errorbar=t_errorbar,
+                 ax=axes[2])
     axes[2].set(title="Intact: anticipatory marker before a choice", xlabel="block",
                 ylabel="aversion (-marker of the chosen deck)",
                 xticks=sorted(mk["block"].unique()))
     for ax in axes:
         ax.legend(title="", fontsize=8)
-    fig.suptitle("IowaGambling-v0: means over participants, 95% bootstrap CIs "
+    fig.suptitle("IowaGambling-v0: means over participants, 95% t intervals "
                  "(the frustration lesion equals the full lesion here: a sated participant "
                  "feels no hunger)", fontsize=10)
     save_figure(fig, folder)

@@ -18,8 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from affect.lesion import Lesion
-from experiments.analysis.plots import condition_order, new_figure, save_figure, seaborn
-from experiments.analysis.tables import late_means, statistics
+from experiments.analysis.plots import (
+    INTERVALS,
+    condition_order,
+    new_figure,
+    save_figure,
+    seaborn,
+    t_errorbar,
+)
+from experiments.analysis.tables import late_means, statistics, write_tables
 from experiments.spec import ExperimentSpec
 from experiments.tasks.base import INTACT, Task, default_channels, full_lesion
 
@@ -71,7 +78,7 @@ def report(results_dir) -> None:
     sns = seaborn()
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
-    statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)
+    write_tables(results_dir, late_table(df), MEASURES)
     late = late_table(df)
     order = condition_order(df)
     fig, axes = new_figure(3, (14, 4.0), font_scale=1.05)
@@ -79,19 +86,19 @@ def report(results_dir) -> None:
                                               ("detour/success", "Success")], strict=True):
         sub = df[df["metric"] == metric].dropna(subset=["value"])
         sns.lineplot(data=sub, x="step", y="value", hue="condition", hue_order=order,
-                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+                     errorbar=t_errorbar, ax=ax)
         ax.set(title=title, xlabel="environment steps", ylabel="share of episodes")
         ax.legend(fontsize=7, title="")
     rate = late[late["metric"] == "late/detour/loop_rate"]
     sns.stripplot(data=rate, x="condition", y="value", order=order, ax=axes[2], alpha=0.6,
                   jitter=0.25)
     sns.pointplot(data=rate, x="condition", y="value", order=order, ax=axes[2], color="k",
-                  errorbar=("ci", 95), n_boot=1000, seed=0, linestyle="none", markers="D")
-    axes[2].set(title="Late loop rate per run (diamond: mean, 95% CI)", xlabel="",
+                  errorbar=t_errorbar, linestyle="none", markers="D")
+    axes[2].set(title="Late loop rate per run (diamond: mean, 95% t interval)", xlabel="",
                 ylabel="share of episodes")
     axes[2].tick_params(axis="x", rotation=20)
     n_seeds = df["seed"].nunique()
-    fig.suptitle(f"Detour-v0: {n_seeds} seeds per condition, 95% bootstrap intervals",
+    fig.suptitle(f"Detour-v0: {n_seeds} seeds per condition, " + INTERVALS,
                  fontsize=10)
     save_figure(fig, results_dir)
 

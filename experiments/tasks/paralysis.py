@@ -33,8 +33,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.analysis.plots import condition_order, new_figure, save_figure, seaborn
-from experiments.analysis.tables import statistics
+from experiments.analysis.plots import (
+    INTERVALS,
+    condition_order,
+    new_figure,
+    save_figure,
+    seaborn,
+    t_errorbar,
+)
+from experiments.analysis.tables import statistics, with_trials, write_tables
 from experiments.spec import ExperimentSpec
 from experiments.tasks.base import Task, default_channels, lesion_set
 
@@ -155,6 +162,8 @@ def session_measures(logs: dict, test: slice, class_of: np.ndarray) -> dict[str,
         "ticks_unequal": mean(ticks[~equal]),
         "timeout_equal": mean(timed_out[equal]),
         "timeout_unequal": mean(timed_out[~equal]),
+        "n_equal": float(equal.sum()),
+        "n_unequal": float((~equal).sum()),
         "reward_rate": mean(value),
         "energy": mean(np.asarray(logs["energy"])[test].astype(float)),
         "starved": float(np.asarray(logs["starved"])[test].sum()),
@@ -233,17 +242,27 @@ def analyse(spec, world, world_params, logs):
 
 
 # ------------------------------------------------------------------ report
+RATES = {"test/timeout_equal": "test/n_equal", "test/timeout_unequal": "test/n_unequal"}
+
+
+def claim_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The per-run values (timeout rates with their trial counts) and the measures of the
+    statistics table."""
+    return with_trials(df, RATES), MEASURES
+
+
 def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
     """Every condition against intact on every test-phase measure of ``results.csv``."""
-    return statistics(df, MEASURES)
+    return statistics(*claim_table(df))
 
 
 def report(results_dir) -> None:
-    """Write ``statistics.csv`` (:func:`statistics_table`) and the figure."""
+    """Write ``statistics.csv`` (:func:`statistics_table`), ``values.csv`` and the
+    figure."""
     sns = seaborn()
     results_dir = Path(results_dir)
     df = pd.read_csv(results_dir / "results.csv")
-    statistics_table(df).to_csv(results_dir / "statistics.csv", index=False)
+    write_tables(results_dir, *claim_table(df))
 
     test = df[df["metric"].str.startswith("test/")].copy()
     order = condition_order(df)
@@ -263,7 +282,7 @@ def report(results_dir) -> None:
         sub = test[test["metric"].isin(metrics)].copy()
         sub["measure"] = sub["metric"].map(names)
         sns.barplot(data=sub, y="condition", x="value", hue="measure", order=order, ax=ax,
-                    errorbar=("ci", 95), n_boot=2000, seed=0, orient="h")
+                    errorbar=t_errorbar, orient="h")
         ax.set_title(title)
         ax.set_xlabel(title.split(" (")[0].lower())
         ax.set_ylabel("")
@@ -271,7 +290,7 @@ def report(results_dir) -> None:
     for ax in axes[1:]:
         ax.set_yticklabels([])
     fig.suptitle(
-        "Choice-v0, test phase: bars are means over seeds, whiskers 95% bootstrap CIs",
+        "Choice-v0, test phase: bars are means over seeds, whiskers " + INTERVALS,
         fontsize=10,
     )
     save_figure(fig, results_dir)
