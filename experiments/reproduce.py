@@ -72,7 +72,8 @@ def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,
                      seed_range: str = "confirmatory") -> str:
     """The README's results section: run times, figures, the headline (confirmatory claims
     only) and the claims tables by kind."""
-    cmd = "affectlab reproduce" + (" --quick" if quick else "")
+    cmd = "affectlab reproduce" + (" --quick" if quick else "") + (
+        " --development-seeds" if seed_range == "development" else "")
     computed = [_compute_seconds(Path(r["dir"])) for r in runs]
     lines = [
         f"Written by `{cmd} --readme README.md` on {time.strftime('%Y-%m-%d')} "
