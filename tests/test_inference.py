@@ -138,3 +138,29 @@ def test_the_percentile_bootstrap_is_anti_conservative_with_few_seeds():
     rate = _false_positive_rate(4, True, lambda d: bootstrap_ci(d, n_boot=2000), rng,
                                 NULLS["normal"], sims=1000)
     assert rate > 0.1, rate  # why the claims move to t intervals and sign flips
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_fieller_bounds_are_where_the_t_test_of_the_contrast_turns(paired):
+    from experiments.analysis.inference import fieller_interval, one_sided_p
+
+    base = RNG.normal(10, 2, 10)
+    x = 2.5 * base + RNG.normal(0, 1.5, 10)
+    ratio, lo, hi = fieller_interval(x, base, paired=paired)
+    assert ratio == pytest.approx(x.mean() / base.mean()) and lo < ratio < hi
+    if paired:  # the bounds invert scipy's two-sided paired t-test of x - r * base
+        for r in (lo, hi):
+            assert sps.ttest_1samp(x - r * base, 0.0).pvalue == pytest.approx(0.05, abs=1e-9)
+    assert one_sided_p(x, base, k=lo * 0.98, paired=paired) < 0.025
+    assert one_sided_p(x, base, k=hi * 1.02, paired=paired, greater=False) < 0.025
+    assert np.isnan(fieller_interval(x, np.zeros(10), paired=paired)[1])  # unbounded
+
+
+def test_one_sided_p_matches_scipy():
+    from experiments.analysis.inference import one_sided_p
+
+    a, b = RNG.normal(1, 1, 9), RNG.normal(0, 1, 9)
+    assert one_sided_p(a, b, const=0.2) == pytest.approx(
+        sps.ttest_1samp(a - b - 0.2, 0.0, alternative="greater").pvalue)
+    assert one_sided_p(a, b, paired=False, greater=False) == pytest.approx(
+        sps.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
