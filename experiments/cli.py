@@ -2,7 +2,7 @@
 
 affectlab run foraging [--quick] [--out DIR] [--seeds N] [--steps N] [--workers N] [--fresh]
 affectlab run my_spec.toml [--out DIR]
-affectlab reproduce [--quick] [--readme README.md]
+affectlab reproduce [--quick] [--docs docs] [--readme FILE]
 affectlab figures DIR
 affectlab bench [--quick] [--json FILE]
 affectlab list
@@ -31,7 +31,8 @@ from experiments.tools.bench import run_bench
 from worlds.registry import REGISTRY, check_world_id
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``affectlab`` argument parser (the docs' CLI reference is written from it)."""
     p = argparse.ArgumentParser(prog="affectlab", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -61,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=Path("results/reproduce"))
     rep.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
     rep.add_argument("--readme", type=Path, default=None,
-                     help="replace the results section of this README")
+                     help="replace the results section (between markers) of this file")
+    rep.add_argument("--docs", type=Path, default=None,
+                     help="write the results into this docs folder (results.md, each "
+                          "experiment's page and figure)")
     rep.add_argument("--only", default=None, help="comma-separated experiments")
     rep.add_argument("--fresh", action="store_true", help="rerun finished experiments")
     rep.add_argument("--development-seeds", action="store_true",
@@ -220,7 +224,8 @@ def cmd_reproduce(args) -> int:
                          readme=args.readme,
                          only=args.only.split(",") if args.only else None,
                          fresh=args.fresh, workers=args.workers,
-                         seed_range="development" if args.development_seeds else "confirmatory")
+                         seed_range="development" if args.development_seeds else "confirmatory",
+                         docs=args.docs)
     except ClaimsError as e:
         return _error(e.args[0])
     except RunnerError as e:
@@ -243,7 +248,7 @@ def cmd_power(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line) and run the command; returns the exit
     code."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
                "reproduce": cmd_reproduce, "power": cmd_power}
     return handler[args.command](args)

@@ -10,9 +10,10 @@
    described at its top) on the experiments' ``values.csv``: the confirmatory claims as
    one family with Holm-adjusted p-values, the exploratory ones and the controls apart.
 3. Prints a pass/fail table with the measured values, writes ``OUT/claims.csv`` and
-   ``OUT/results.md`` (the README's results section), and with ``--readme FILE``
-   replaces the section between ``<!-- reproduce:begin -->`` and ``<!-- reproduce:end -->``
-   in ``FILE``.
+   ``OUT/results.md`` (the results section), with ``--readme FILE`` replaces the section
+   between ``<!-- reproduce:begin -->`` and ``<!-- reproduce:end -->`` in ``FILE``, and
+   with ``--docs DIR`` writes the docs site's results: ``DIR/results.md`` and each
+   experiment's page and figure (:func:`write_docs`).
 
 Exit code 0 when every experiment ran (claims may fail: a failed claim is a result, not
 an error); 1 when an experiment could not run; 2 for a malformed claims file.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -38,12 +40,13 @@ from experiments.analysis.claims import (
 )
 from experiments.analysis.power import power_markdown, power_table
 from experiments.runner import run_experiment
-from experiments.spec import confirmatory
+from experiments.spec import ExperimentSpec, confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
 from experiments.tasks import TASKS
 from experiments.tasks import report as write_report
 
 BEGIN, END = "<!-- reproduce:begin -->", "<!-- reproduce:end -->"
+RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
 POWER_BEGIN, POWER_END = "<!-- power:begin -->", "<!-- power:end -->"
 POWER_CSV = Path(__file__).resolve().parent / "power.csv"
 
@@ -69,14 +72,15 @@ def _compute_seconds(d: Path) -> float:
 
 
 def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,
-                     seed_range: str = "confirmatory") -> str:
-    """The README's results section: run times, figures, the headline (confirmatory claims
-    only) and the claims tables by kind."""
+                     seed_range: str = "confirmatory", outputs: str = "") -> str:
+    """The results section: run times, figures, the headline (confirmatory claims only)
+    and the claims tables by kind; ``outputs``: the command's output flags, e.g.
+    ``--docs docs``."""
     cmd = "affectlab reproduce" + (" --quick" if quick else "") + (
         " --development-seeds" if seed_range == "development" else "")
     computed = [_compute_seconds(Path(r["dir"])) for r in runs]
     lines = [
-        f"Written by `{cmd} --readme README.md` on {time.strftime('%Y-%m-%d')} "
+        f"Written by `{cmd}{' ' + outputs if outputs else ''}` on {time.strftime('%Y-%m-%d')} "
         f"(do not edit by hand), on the {seed_range} seed range. Claims: "
         "`experiments/claims.toml`. Each claim is a one-sided test at its threshold "
         "(paired over seeds; p < 0.05), with the statistic's 95% interval; the "
@@ -89,7 +93,13 @@ def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,
     ]
     for r, sec in zip(runs, computed, strict=True):
         lines.append(f"| `{r['name']}` | {sec:.0f} s | `{r['dir']}/figure.png` |")
-    lines += ["", headline(table)]
+    lines += ["", headline(table), *claims_markdown(table)]
+    return "\n".join(lines)
+
+
+def claims_markdown(table: pd.DataFrame) -> list[str]:
+    """Markdown lines: the claims of ``table`` by kind, one row each."""
+    lines = []
     for kind, title in (("confirmatory", "Confirmatory claims (one family, Holm-adjusted)"),
                         ("exploratory", "Exploratory claims (found in, or changed after, "
                                         "our data; unadjusted)"),
@@ -104,7 +114,7 @@ def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,
             holm = "" if pd.isna(r["p_holm"]) else f"; Holm p = {r['p_holm']:.2g}"
             lines.append(f"| {mark} | {r['claim']} (`{r['id']}`) | {r['measured']}{holm} | "
                          f"{r['expected']} |")
-    return "\n".join(lines)
+    return lines
 
 
 def headline(table: pd.DataFrame) -> str:
@@ -142,13 +152,76 @@ def mark_underpowered(table: pd.DataFrame, claims: list, quick: bool,
     return table
 
 
-def replace_section(text: str, section: str) -> str:
-    """``text`` with the part between the reproduce markers replaced by ``section``."""
-    if BEGIN not in text or END not in text:
-        raise ClaimsError(f"the README has no {BEGIN} ... {END} section to replace")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{section}\n{END}{tail}"
+def replace_section(text: str, section: str, begin: str = BEGIN, end: str = END) -> str:
+    """``text`` with the part between the markers ``begin`` and ``end`` (by default the
+    reproduce markers) replaced by ``section``."""
+    if begin not in text or end not in text:
+        raise ClaimsError(f"the file has no {begin} ... {end} section to replace")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{section}\n{end}{tail}"
+
+
+def run_stamp(d: Path) -> str:
+    """One line on how the run in ``d`` was made: date, seeds and their range, versions,
+    machine and git revision (a suite's from its first member)."""
+    try:
+        m = json.loads((d / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return "(no manifest)"
+    seeds = ""
+    if "members" in m:  # a suite: the stamp of its first member, the seeds of each
+        counts = {label: len(ExperimentSpec.from_dict(s).seed_list())
+                  for label, s in m["members"].items()}
+        seeds = ", ".join(f"{label} {n}" for label, n in counts.items())
+        first = Path(m.get("member_dirs", {}).get(next(iter(counts)), d))
+        created = m.get("created", "?")
+        try:
+            m = json.loads((first / "manifest.json").read_text())
+        except (OSError, ValueError):
+            m = {}
+    else:
+        created = m.get("created", "?")
+        seeds = str(len(m.get("seeds", [])))
+    v = m.get("versions", {})
+    vers = ", ".join(f"{k} {v[k]}" for k in ("jax", "flax", "optax", "numpy") if k in v)
+    rng = m.get("seed_range", {}).get("this_run") or (
+        ExperimentSpec.from_dict(m["spec"]).seed_range() if "spec" in m else "?")
+    machine = m.get("machine", {})
+    git = m.get("git") or {}
+    rev = str(git.get("revision") or "?")[:10] + (" (uncommitted changes)"
+                                                  if git.get("dirty") else "")
+    return (f"Run {created[:10]}; seeds per condition: {seeds} ({rng} range); {vers}; "
+            f"{machine.get('platform', '?')}, {machine.get('cpu_count', '?')} CPUs; git "
+            f"{rev}.")
+
+
+def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
+               md: str) -> list[Path]:
+    """Write the results into the docs site: ``results.md`` (the section ``md``, between
+    the reproduce markers), each experiment's block of ``experiments/<name>.md`` (its run's
+    stamp, figure and claims, between the results markers) and its figure
+    (``figures/<name>.png``). Pages that do not exist are left alone."""
+    docs = Path(docs)
+    written = []
+    results = docs / "results.md"
+    if results.is_file():
+        results.write_text(replace_section(results.read_text(), md))
+        written.append(results)
+    for name, d in dirs.items():
+        page = docs / "experiments" / f"{name}.md"
+        if not page.is_file():
+            continue
+        lines = [run_stamp(Path(d)), ""]
+        if (Path(d) / "figure.png").is_file():
+            (docs / "figures").mkdir(exist_ok=True)
+            shutil.copyfile(Path(d) / "figure.png", docs / "figures" / f"{name}.png")
+            lines += [f"![{name}: the figure of the latest run](../figures/{name}.png)", ""]
+        lines += claims_markdown(table[table["experiment"] == name])
+        page.write_text(replace_section(page.read_text(), "\n".join(lines), RESULTS_BEGIN,
+                                        RESULTS_END))
+        written.append(page)
+    return written
 
 
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
@@ -182,7 +255,7 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
 def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CLAIMS_FILE,
               readme: str | Path | None = None, only: list[str] | None = None,
               fresh: bool = False, workers: int | None = None,
-              seed_range: str = "confirmatory") -> int:
+              seed_range: str = "confirmatory", docs: str | Path | None = None) -> int:
     """Run the catalogue named in ``claims_file`` into ``out`` on ``seed_range``'s seeds
     (``"confirmatory"``, the default, or ``"development"``) and check every claim (see the
     module docstring); returns the exit code."""
@@ -208,7 +281,8 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     table = mark_underpowered(check_all(claims, dirs), claims, quick)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "claims.csv", index=False)
-    md = results_markdown(table, runs, quick, seed_range)
+    outputs = " ".join(f"--{k} {v}" for k, v in (("readme", readme), ("docs", docs)) if v)
+    md = results_markdown(table, runs, quick, seed_range, outputs)
     (out / "results.md").write_text(md + "\n")
     counts = {k: {"passed": int(g["passed"].sum()), "claims": len(g)}
               for k, g in table.groupby("kind")}
@@ -224,6 +298,9 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         readme = Path(readme)
         readme.write_text(replace_section(readme.read_text(), md))
         print(f"reproduce: replaced the results section of {readme}")
+    if docs is not None:
+        written = write_docs(docs, table, dirs, md)
+        print(f"reproduce: wrote the results of {len(written)} docs pages under {docs}")
     return 0
 
 

@@ -161,8 +161,13 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     )
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{BEGIN}\nold\n{END}\n")
+    docs = tmp_path / "docs"
+    (docs / "experiments").mkdir(parents=True)
+    (docs / "results.md").write_text(f"# all\n{BEGIN}\n{END}\n")
+    page = docs / "experiments" / "foraging.md"
+    page.write_text("# foraging\n<!-- results:begin -->\nold\n<!-- results:end -->\nreading\n")
     args = ["reproduce", "--quick", "--out", str(tmp_path / "r"), "--claims", str(claims),
-            "--readme", str(readme), "--workers", "0"]
+            "--readme", str(readme), "--docs", str(docs), "--workers", "0"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "[PASS] felt" in out and "[FAIL] impossible" in out
@@ -172,6 +177,11 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     text = readme.read_text()
     assert "\nold\n" not in text and "**FAIL**" in text
     assert "1 of 1 confirmatory claims pass" in text and "Exploratory claims" in text
+    block = page.read_text()
+    assert "\nold\n" not in block and "../figures/foraging.png" in block and "reading" in block
+    assert "(confirmatory range)" in block and "`felt`" in block  # stamp and its claims
+    assert (docs / "figures" / "foraging.png").is_file()
+    assert "1 of 1 confirmatory claims pass" in (docs / "results.md").read_text()
     manifest = json.loads((tmp_path / "r" / "tiny" / "manifest.json").read_text())
     assert manifest["seed_range"]["this_run"] == "confirmatory"  # fresh seeds
     assert min(manifest["seeds"]) >= CONFIRMATORY_SEEDS
