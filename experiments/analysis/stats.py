@@ -1,4 +1,6 @@
-"""Statistics used by the figures and summaries (numpy only, seeded, deterministic)."""
+"""Effect sizes and permutation tests (numpy only, seeded, deterministic), and the
+percentile bootstrap that the statistics tables no longer use (it is too narrow with few
+seeds: ``tests/test_inference.py`` shows it; see :mod:`experiments.analysis.inference`)."""
 
 from __future__ import annotations
 
@@ -27,13 +29,6 @@ def bootstrap_ci(
     return float(stat(x)), float(low), float(high)
 
 
-def bootstrap_diff_ci(
-    a, b, n_boot: int = 10_000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
-    """Bootstrap CI of ``mean(a) - mean(b)`` for two independent samples."""
-    return bootstrap_two_sample(a, b, diff_of_means, n_boot=n_boot, level=level, seed=seed)
-
-
 def hedges_g(a, b) -> float:
     """Hedges' g of ``mean(a) - mean(b)`` (pooled SD, small-sample corrected); 0 for two
     identical constant samples, +-inf for two different constant ones."""
@@ -51,52 +46,9 @@ def hedges_g(a, b) -> float:
     return float(j * (a.mean() - b.mean()) / sp)
 
 
-def bootstrap_two_sample(a, b, stat, n_boot: int = 10_000, level: float = 0.95, seed: int = 0):
-    """Percentile bootstrap CI of ``stat(a, b)`` resampling each sample independently.
-
-    ``stat`` takes two arrays ``(n_boot, n)`` and returns ``(n_boot,)``. Returns
-    ``(estimate, low, high)`` with the estimate on the original samples.
-    """
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if a.size == 0 or b.size == 0:
-        return (np.nan, np.nan, np.nan)
-    rng = np.random.default_rng(seed)
-    ra = a[rng.integers(0, a.size, (n_boot, a.size))]
-    rb = b[rng.integers(0, b.size, (n_boot, b.size))]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boots = np.asarray(stat(ra, rb), float)
-        est = float(np.asarray(stat(a[None], b[None]), float)[0])
-    boots = boots[~np.isnan(boots)]
-    if boots.size == 0:
-        return (est, np.nan, np.nan)
-    alpha = (1 - level) / 2
-    # a ratio over a zero denominator is infinite: take order statistics, not interpolations
-    method = "linear" if np.isfinite(boots).all() else "inverted_cdf"
-    low, high = np.quantile(boots, [alpha, 1 - alpha], method=method)
-    return est, float(low), float(high)
-
-
-def ratio_of_means(a, b):
-    """``mean(a) / mean(b)`` along the last axis (for :func:`bootstrap_two_sample`)."""
-    return np.mean(a, -1) / np.mean(b, -1)
-
-
 def diff_of_means(a, b):
     """``mean(a) - mean(b)`` along the last axis (for :func:`bootstrap_two_sample`)."""
     return np.mean(a, -1) - np.mean(b, -1)
-
-
-def hedges_g_ci(a, b, n_boot: int = 2_000, level: float = 0.95, seed: int = 0):
-    """Hedges' g with a percentile bootstrap CI."""
-
-    def g(ra, rb):
-        return np.array([hedges_g(x, y) for x, y in zip(ra, rb, strict=True)])
-
-    est = hedges_g(a, b)
-    _, low, high = bootstrap_two_sample(a, b, g, n_boot=n_boot, level=level, seed=seed)
-    return est, low, high
 
 
 def permutation_test(
