@@ -1,6 +1,12 @@
 """affectlab affect: the emotion module, its channels, lesions and the agent."""
 
-from affect import frustration, hunger, social  # noqa: F401  (register the channels)
+
+from affect import (  # noqa: F401  (register the channels)
+    _guard,  # noqa: F401  (first: a shadowed package stops here)
+    frustration,
+    hunger,
+    social,
+)
 from affect.channels import (
     CHANNELS,
     OUTPUTS,

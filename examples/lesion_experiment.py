@@ -25,9 +25,10 @@ spec = ExperimentSpec(
 )
 
 
-def run(out="results/graded-hunger", **sizes):
-    """Run ``spec`` into ``out``: results, figure, statistics (``sizes``: e.g. ``seeds=2``)."""
-    return run_experiment(dataclasses.replace(spec, **sizes), out)
+def run(out="results/graded-hunger", fresh=False, **sizes):
+    """Run ``spec`` into ``out``: results, figure, statistics (``sizes``: e.g. ``seeds=2``;
+    a finished run of the same spec is kept unless ``fresh``)."""
+    return run_experiment(dataclasses.replace(spec, **sizes), out, fresh=fresh)
 # --8<-- [end:readme]
 
 

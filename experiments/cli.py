@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -33,12 +34,16 @@ from worlds.registry import REGISTRY, check_world_id
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``affectlab`` argument parser (the docs' CLI reference is written from it)."""
-    p = argparse.ArgumentParser(prog="affectlab", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="affectlab",
+                                description="The affectlab command line: lesion experiments "
+                                            "with affective RL agents.")
+    p.add_argument("--version", action="version",
+                   version=f"affectlab {metadata.version('affectlab')}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a catalogued lesion experiment")
     run.add_argument("experiment",
-                     help="experiment name (see `affectlab list`) or a spec file (.json/.toml)")
+                     help="experiment name (see: affectlab list) or a spec file (.json/.toml)")
     run.add_argument("--quick", action="store_true", help="the small version (minutes)")
     run.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
     run.add_argument("--seeds", type=int, default=None, help="number of seeds")

@@ -160,13 +160,35 @@ def test_saved_agents_are_the_jobs_final_parameters(tiny_results):
         agents.run(seed=0, condition="x")
 
 
-def test_rerun_replaces_the_output(tmp_path):
+def test_a_finished_folder_is_kept_another_spec_refused_and_fresh_recomputes(tmp_path,
+                                                                           capsys):
     out = tmp_path / "o"
     run_experiment(tiny_spec(seeds=1), out, workers=0, progress=False, figures=False)
     (out / "stale.txt").write_text("old")
-    run_experiment(tiny_spec(seeds=1), out, workers=0, progress=False, figures=False)
-    assert not (out / "stale.txt").exists()
+    stamp = (out / "results.csv").stat().st_mtime_ns
+    run_experiment(tiny_spec(seeds=1), out, workers=0, progress=True, figures=False)
+    assert "already holds a finished run of this spec: not rerun" in capsys.readouterr().err
+    assert (out / "results.csv").stat().st_mtime_ns == stamp  # nothing recomputed
+    with pytest.raises(SpecError, match="another spec .that run: 'tiny', this one: 'other'."):
+        run_experiment(tiny_spec(seeds=1, name="other"), out, workers=0, progress=False)
+    run_experiment(tiny_spec(seeds=1), out, workers=0, progress=False, figures=False,
+                   fresh=True)
+    assert not (out / "stale.txt").exists()  # recomputed, and the folder replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_cli_polish(capsys):
+    from experiments.runner.run import plural, rounding_note
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("affectlab ")
+    assert [plural(n, "worker process", "es") for n in (0, 1, 2)] == [
+        "no worker processes", "1 worker process", "2 worker processes"]
+    note = rounding_note(tiny_spec(total_steps=1000))  # batches of 8 x 16 = 128 steps
+    assert note == ("total_steps 1,000 is rounded down to 896 steps per run: whole PPO "
+                    "batches of 128 steps (num_envs x num_steps)")
+    assert rounding_note(tiny_spec()) is None
 
 
 # ---------------------------------------------------------------- CLI

@@ -178,3 +178,22 @@ def test_example_runs(tmp_path, name):
         assert (out / "agent.json").is_file() and "does not fit" in proc.stdout
     else:
         assert (out / "results.csv").is_file() and (out / "figure.png").is_file()
+
+
+# ------------------------------------------------------------ a user's folder shadows ours
+@pytest.mark.parametrize("folder, statement, shadowed", [
+    ("worlds", "import affect", "worlds"),
+    ("worlds", "import experiments.runner", "worlds"),
+    ("experiments", "import worlds", "experiments"),
+    ("affect", "import worlds", "affect"),
+])
+def test_a_shadowing_folder_stops_the_import_with_one_sentence(tmp_path, folder, statement,
+                                                               shadowed):
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "__init__.py").write_text("")
+    proc = subprocess.run([sys.executable, "-c", statement], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert f"the folder {tmp_path / shadowed} shadows affectlab's `{shadowed}` package" in last
+    assert "rename that folder" in last

@@ -13,7 +13,10 @@ from worlds.gymnasium_world import GymnasiumWorld, GymStep, from_gymnasium
 from worlds.iowa import IowaGambling, IowaParams, IowaState
 from worlds.layouts import Layout, parse_layout
 from worlds.registry import REGISTRY, check_world_id, make, register, registered
+from worlds.shadowing import check_not_shadowed
 from worlds.signals import Signals
+
+check_not_shadowed()
 
 register("Foraging-v0", Foraging, doc="gridworld foraging under scarcity")
 register(

@@ -26,7 +26,14 @@ from experiments.runner.pool import (
     spawnable,
 )
 from experiments.runner.results import manifest, tidy
-from experiments.runner.store import Journal, Stage, fingerprint, finished_jobs, save_job
+from experiments.runner.store import (
+    Journal,
+    Stage,
+    fingerprint,
+    finished_jobs,
+    finished_spec,
+    save_job,
+)
 from experiments.spec import ExperimentSpec, SpecError
 from experiments.tasks import report, session_analysis
 
@@ -54,6 +61,23 @@ def check_out_dir(out_dir) -> Path:
         if parent.exists() and not parent.is_dir():
             raise SpecError(f"out_dir: {parent} (a parent of {out_dir}) is a file, not a folder")
     return out_dir
+
+
+def plural(n: int, word: str, suffix: str = "s") -> str:
+    """``"1 job"``, ``"2 jobs"``, ``"no worker processes"``."""
+    return f"{n or 'no'} {word}{'' if n == 1 else suffix}"
+
+
+def rounding_note(spec: ExperimentSpec) -> str | None:
+    """A sentence when PPO's whole batches round ``total_steps`` down, else ``None``."""
+    if spec.trainer != "ppo":
+        return None
+    cfg = spec.agent_config()
+    done = cfg.num_updates * cfg.batch_size
+    if done == spec.total_steps:
+        return None
+    return (f"total_steps {spec.total_steps:,} is rounded down to {done:,} steps per run: "
+            f"whole PPO batches of {cfg.batch_size:,} steps (num_envs x num_steps)")
 
 
 def spec_summary(spec: ExperimentSpec) -> str:
@@ -100,6 +124,10 @@ def run_experiment(
     """
     check_spec(spec)
     out_dir = check_out_dir(out_dir)
+    if not fresh and _already_finished(spec, out_dir, figures, progress):
+        return out_dir
+    if progress and rounding_note(spec):
+        print(f"[{spec.name}] {rounding_note(spec)}", file=sys.stderr)
     if workers is None:
         workers = default_workers() if spawnable(spec) else 0
     _check_count("workers", workers, 0)
@@ -118,6 +146,25 @@ def run_experiment(
     return out_dir
 
 
+def _already_finished(spec: ExperimentSpec, out_dir: Path, figures: bool,
+                      progress: bool) -> bool:
+    """Whether ``out_dir`` holds a finished run of ``spec`` (then its report is rewritten
+    and nothing is recomputed); a :class:`SpecError` if it holds one of another spec."""
+    old = finished_spec(out_dir)
+    if old is None:
+        return False
+    if fingerprint(old) != fingerprint(spec):
+        raise SpecError(f"out_dir: {out_dir} holds a finished run of another spec (that "
+                        f"run: {old.name!r}, this one: {spec.name!r}); choose another output "
+                        "folder, or pass fresh=True (--fresh) to replace it")
+    if progress:
+        print(f"[{spec.name}] {out_dir} already holds a finished run of this spec: not "
+              "rerun (fresh=True / --fresh recomputes it)", file=sys.stderr)
+    if figures:
+        report(out_dir)
+    return True
+
+
 def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_job: int,
               workers: int, progress: bool) -> tuple[list[dict[str, Any]], int]:
     """Run the jobs not finished yet, saving each as it finishes; returns every finished
@@ -133,7 +180,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
                   jobs=len(jobs), workers=workers)
     bar = Progress(len(seeds) * n_cond, spec.name, progress)
     bar.done = len(done) * n_cond
-    how = f"{len(jobs)} jobs, {workers or 'no'} worker processes"
+    how = f"{plural(len(jobs), 'job')}, {plural(workers, 'worker process', 'es')}"
     bar.report(f"(resuming: {len(done)} of {len(seeds)} seeds already finished in {state.stage}; "
                f"{how} left)" if results else f"({how})")
 

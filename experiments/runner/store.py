@@ -32,6 +32,18 @@ def fingerprint(spec: ExperimentSpec) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str))
 
 
+def finished_spec(out_dir: str | Path) -> ExperimentSpec | None:
+    """The spec of the finished run in ``out_dir`` (its ``manifest.json`` and
+    ``results.csv`` present), or ``None``."""
+    out_dir = Path(out_dir)
+    try:
+        manifest = json.loads((out_dir / "manifest.json").read_text())
+        spec = ExperimentSpec.from_dict(manifest["spec"])
+    except (OSError, json.JSONDecodeError, KeyError, ValueError, TypeError):
+        return None
+    return spec if (out_dir / "results.csv").is_file() else None
+
+
 def save_job(job_dir: Path, result: dict[str, Any]) -> Path:
     """Write one finished job (as :func:`~experiments.runner.jobs.run_job` returned it)
     atomically to ``job_dir``; returns the file."""

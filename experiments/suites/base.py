@@ -11,7 +11,6 @@ and are checked on its ``statistics.csv`` into its ``claims.csv``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 from affect.storage import atomic_write_json
 from experiments.analysis.claims import CLAIMS_FILE, write_run_claims
 from experiments.runner import check_out_dir, run_experiment
-from experiments.runner.store import fingerprint
+from experiments.runner.store import fingerprint, finished_spec
 from experiments.spec import ExperimentSpec
 
 
@@ -66,12 +65,8 @@ class Suite:
 
 def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> bool:
     """Whether ``out`` holds a finished run of ``spec`` (same spec, files present)."""
-    try:
-        manifest = json.loads((Path(out) / "manifest.json").read_text())
-        old = ExperimentSpec.from_dict(manifest["spec"])
-    except (OSError, json.JSONDecodeError, KeyError, ValueError, TypeError):
-        return False
-    return fingerprint(old) == fingerprint(spec) and all(
+    old = finished_spec(out)
+    return old is not None and fingerprint(old) == fingerprint(spec) and all(
         (Path(out) / n).is_file() for n in needs)
 
 
