@@ -14,7 +14,7 @@ import worlds
 from affect import Lesion
 from affect.agent import Agent, evaluate_agent, load_agent, save_agent, train_agent
 from affect.ppo import AgentConfig
-from experiments.runner import run_experiment
+from experiments.runner import RunnerError, run_experiment
 from experiments.spec import ExperimentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,3 +197,14 @@ def test_a_shadowing_folder_stops_the_import_with_one_sentence(tmp_path, folder,
     last = proc.stderr.strip().splitlines()[-1]
     assert f"the folder {tmp_path / shadowed} shadows affectlab's `{shadowed}` package" in last
     assert "rename that folder" in last
+
+
+def test_an_in_process_job_over_its_timeout_stops_with_a_message(tmp_path):
+    world = worlds.from_gymnasium("CliffWalking-v1", cliff_signals, max_episode_steps=100)
+    world_id = register_once("TestCliffTimeout-v0", lambda: world)
+    spec = ExperimentSpec(name="slow", world=world_id, agent=SMALL, seeds=1,
+                          total_steps=1_000_000, conditions=(Lesion("intact"),),
+                          timeout_s=2.0)
+    with pytest.raises(RunnerError, match="exceeded its timeout of 2s in this process"):
+        run_experiment(spec, tmp_path / "slow", workers=0, progress=False)  # ~15 min if not
+    assert not (tmp_path / "slow").exists()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -87,9 +89,35 @@ def spawnable(spec: ExperimentSpec) -> bool:
 
 def run_in_process(spec: ExperimentSpec, jobs: list[list[int]],
                    on_done: Callable[[dict], None]) -> None:
-    """Run every job (a list of seeds) here, one after the other."""
+    """Run every job (a list of seeds) here, one after the other, each under
+    ``spec.timeout_s`` (:func:`time_limit`)."""
     for seeds in jobs:
-        on_done(run_job(spec, seeds))
+        with time_limit(spec.timeout_s, f"job for seeds {seeds}"):
+            result = run_job(spec, seeds)
+        on_done(result)
+
+
+@contextmanager
+def time_limit(seconds: float, what: str):
+    """Raise :class:`RunnerError` in this process when the block runs past ``seconds``
+    (a real-time alarm; in the main thread on Unix, else not enforced). Python code (a
+    host-run Gymnasium job) stops at once; a compiled JAX call stops when it returns."""
+    if (not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise RunnerError(f"{what} exceeded its timeout of {seconds:g}s in this process "
+                          "(raise spec.timeout_s or --timeout if the machine is just slow)")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def run_in_workers(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
