@@ -106,8 +106,9 @@ def load_agents(run_dir: str | Path) -> Agents:
     path = run_dir / "agents.npz"
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} does not exist: trained agents are saved by PPO experiments run with "
-            "this version of affectlab (rerun the experiment to get them)")
+            f"{path} does not exist: trained agents are saved by every PPO experiment (JAX "
+            "and Gymnasium worlds) since 2026-12-02; online sessions (paralysis, gambling) "
+            "keep none. Run it again with --fresh to get them")
     spec = ExperimentSpec.from_dict(json.loads((run_dir / "manifest.json").read_text())["spec"])
     with np.load(path) as z:
         flat = {k[3:]: z[k] for k in z.files if k.startswith("p::")}

@@ -14,6 +14,7 @@ import worlds
 from affect import Lesion
 from affect.agent import Agent, evaluate_agent, load_agent, save_agent, train_agent
 from affect.ppo import AgentConfig
+from experiments.agents import load_agents
 from experiments.runner import RunnerError, run_experiment
 from experiments.spec import ExperimentSpec
 
@@ -65,6 +66,10 @@ def test_agent_learns_in_gymnasium_envs_intact_and_lesioned(tmp_path, env_id, si
     out = run_experiment(spec, tmp_path / "gym", progress=False)
     df = pd.read_csv(out / "results.csv")
     assert (out / "figure.png").is_file()
+    agents = load_agents(out)  # host-run experiments save their agents too
+    agent = agents.agent(0, "no-affect")
+    obs = np.zeros((3, agent.obs_dim), np.float32)
+    assert np.asarray(agent.act(jax.random.PRNGKey(0), obs)).shape == (3,)
     for condition in ("intact", "no-affect"):
         r = returns(df, condition)
         k = max(len(r) // 4, 1)

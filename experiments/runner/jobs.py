@@ -43,7 +43,7 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     Returns a dict with ``seeds``, ``metrics`` (name -> array ``(S, C, U)`` per update or
     block, ``(S, C)`` for ``eval/*`` and ``test/*``), ``steps`` (the step of each ``U``
     entry for online sessions, else ``None``), ``agents`` (final parameters, flattened,
-    leaves ``(S, C, ...)``; ``None`` for online and host runs), ``compile_s``, ``run_s``
+    leaves ``(S, C, ...)``; ``None`` for online runs), ``compile_s``, ``run_s``
     and ``device``.
     """
     world, world_params = spec.make_world()
@@ -135,15 +135,18 @@ def _run_host_job(static, world_params, affect_params, lesions, seeds, keys, par
     train = make_host_train(static, world_params, affect_params)
     n_c = jax.tree_util.tree_leaves(lesions)[0].shape[0]
     t0 = time.perf_counter()
-    rows = []
+    rows, finals = [], []
     for key, net in zip(keys, params, strict=True):
         row = []
         for c in range(n_c):
             lesion = jax.tree_util.tree_map(lambda x, c=c: x[c], lesions)
-            row.append(train(key, net, lesion)[1])
-        rows.append(row)
+            row.append(train(key, net, lesion))
+        rows.append([m for _, m in row])
+        finals.append({k: np.stack([np.asarray(flatten_params(p)[k]) for p, _ in row])
+                       for k in flatten_params(row[0][0])})
     metrics = {k: np.stack([np.stack([np.asarray(r[k]) for r in row]) for row in rows])
                for k in rows[0][0]}
-    return {"steps": None, "seeds": list(seeds), "metrics": metrics, "agents": None,
+    agents = {k: np.stack([f[k] for f in finals]) for k in finals[0]}  # leaves (S, C, ...)
+    return {"steps": None, "seeds": list(seeds), "metrics": metrics, "agents": agents,
             "compile_s": 0.0, "run_s": time.perf_counter() - t0,
             "device": str(jax.devices()[0])}
