@@ -271,3 +271,14 @@ def test_permutation_test_matches_scipy_exact():
                                    permutation_type="independent", n_resamples=np.inf,
                                    alternative=alt)
         assert permutation_test(a, b, alternative=alt) == pytest.approx(ref.pvalue)
+
+
+def test_time_left_counts_training_not_compiles_nor_resumed_runs(capsys):
+    from experiments.runner.pool import Progress
+
+    bar = Progress(100, "x", parallel=2)
+    bar.done = 50  # read back on a resume: says nothing about the speed
+    bar.report()
+    assert "left" not in capsys.readouterr().err
+    bar.advance(10, seconds=5.0)  # 0.5 s per run, two workers, 40 runs to go
+    assert "60/100 runs" in (err := capsys.readouterr().err) and "~0m10s left" in err

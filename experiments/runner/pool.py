@@ -32,12 +32,18 @@ SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_thr
 
 
 class Progress:
-    """Prints ``[label] done/total runs, elapsed, ~left`` lines to stderr."""
+    """Prints ``[label] done/total runs, elapsed, ~left`` lines to stderr.
 
-    def __init__(self, total_runs: int, label: str, enabled: bool = True):
+    The time left is estimated from the training time of the jobs finished in this
+    session (without their compile time, and not from runs read back on a resume),
+    divided among the ``parallel`` workers."""
+
+    def __init__(self, total_runs: int, label: str, enabled: bool = True, parallel: int = 1):
         self.total, self.done, self.label, self.enabled = total_runs, 0, label, enabled
+        self.parallel = max(1, parallel)
         self.t0 = time.perf_counter()
         self.last_print = 0.0
+        self.job_s, self.job_runs = 0.0, 0  # training seconds and runs of finished jobs
 
     @staticmethod
     def _fmt(s: float) -> str:
@@ -49,15 +55,20 @@ class Progress:
             return
         elapsed = time.perf_counter() - self.t0
         left = ""
-        if 0 < self.done < self.total:
-            left = f", ~{self._fmt(elapsed / self.done * (self.total - self.done))} left"
+        if self.job_runs and self.done < self.total:
+            per_run = self.job_s / self.job_runs
+            left = f", ~{self._fmt(per_run * (self.total - self.done) / self.parallel)} left"
         print(f"[{self.label}] {self.done}/{self.total} runs, {self._fmt(elapsed)} elapsed"
               f"{left}" + (f" {extra}" if extra else ""), file=sys.stderr, flush=True)
         self.last_print = time.perf_counter()
 
-    def advance(self, runs: int) -> None:
-        """Count ``runs`` more finished runs and print."""
+    def advance(self, runs: int, seconds: float | None = None) -> None:
+        """Count ``runs`` more finished runs (a job that trained for ``seconds``, compile
+        time excluded) and print."""
         self.done += runs
+        if seconds is not None:
+            self.job_s += seconds
+            self.job_runs += runs
         self.report()
 
     def heartbeat(self, every: float = 20.0) -> None:

@@ -178,7 +178,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
     n_cond = len(spec.conditions)
     journal.write("resume" if results else "start", finished_seeds=sorted(done),
                   jobs=len(jobs), workers=workers)
-    bar = Progress(len(seeds) * n_cond, spec.name, progress)
+    bar = Progress(len(seeds) * n_cond, spec.name, progress, parallel=workers)
     bar.done = len(done) * n_cond
     how = f"{plural(len(jobs), 'job')}, {plural(workers, 'worker process', 'es')}"
     bar.report(f"(resuming: {len(done)} of {len(seeds)} seeds already finished in {state.stage}; "
@@ -189,7 +189,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
         journal.write("job", seeds=list(result["seeds"]), compile_s=result["compile_s"],
                       run_s=result["run_s"])
         results.append(result)
-        bar.advance(len(result["seeds"]) * n_cond)
+        bar.advance(len(result["seeds"]) * n_cond, result["run_s"])
 
     try:
         if workers == 0:
