@@ -282,3 +282,12 @@ def test_time_left_counts_training_not_compiles_nor_resumed_runs(capsys):
     assert "left" not in capsys.readouterr().err
     bar.advance(10, seconds=5.0)  # 0.5 s per run, two workers, 40 runs to go
     assert "60/100 runs" in (err := capsys.readouterr().err) and "~0m10s left" in err
+
+
+def test_the_time_breakdown_adds_up():
+    from experiments.runner.run import time_breakdown
+
+    jobs = [{"compile_s": 10.0, "run_s": 30.0}, {"compile_s": 0.0, "run_s": 30.0}]
+    line = time_breakdown(jobs, jobs_s=40.0, write_s=5.0, total_s=46.0, workers=2)
+    assert line == ("46 s wall: jobs 40 s (2 workers: compile 10 s, training 60 s, start-up "
+                    "and idle 10 s of 80 s), results and report 5 s")

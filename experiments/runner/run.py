@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,11 +140,33 @@ def run_experiment(
     stage = out_dir.parent / f".{out_dir.name}.partial"
     for old in out_dir.parent.glob(f".{out_dir.name}.old-*"):  # left by a killed rename
         shutil.rmtree(old, ignore_errors=True)
+    t0 = time.perf_counter()
     with Stage(stage, fresh, fingerprint(spec)) as state:
         results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress)
+        t_jobs = time.perf_counter()
         _write_outputs(spec, state, results, workers, figures)
+        t_written = time.perf_counter()
         state.finish(out_dir)
+    if progress:
+        print(f"[{spec.name}] " + time_breakdown(
+            [r for r in results if not r.get("resumed")], t_jobs - t0, t_written - t_jobs,
+            time.perf_counter() - t0, workers), file=sys.stderr)
     return out_dir
+
+
+def time_breakdown(results: list[dict[str, Any]], jobs_s: float, write_s: float,
+                   total_s: float, workers: int) -> str:
+    """Where a run's wall time went: the jobs phase (compile and training summed over this
+    session's jobs, and what is left of the workers' time: process start-up, imports,
+    evaluation outside the timed call, idle workers), then writing and the report."""
+    compile_s = sum(r["compile_s"] for r in results)
+    train_s = sum(r["run_s"] for r in results)
+    slots = max(workers, 1) * jobs_s
+    other = max(slots - compile_s - train_s, 0.0)
+    where = f"{plural(workers, 'worker')}" if workers else "this process"
+    return (f"{total_s:.0f} s wall: jobs {jobs_s:.0f} s ({where}: compile {compile_s:.0f} s, "
+            f"training {train_s:.0f} s, start-up and idle {other:.0f} s of "
+            f"{slots:.0f} s), results and report {write_s:.0f} s")
 
 
 def _already_finished(spec: ExperimentSpec, out_dir: Path, figures: bool,
