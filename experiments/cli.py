@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fig = sub.add_parser("figures", help="(re)draw the figure of a results folder")
     fig.add_argument("dir", type=Path)
+    fig.add_argument("--measures", default=None,
+                     help="comma-separated measures to draw, in order (learning-curve "
+                          "reports), e.g. episode_return,world_reward")
 
     bench = sub.add_parser("bench", help="world and training throughput")
     bench.add_argument("--world", default="Foraging-v0")
@@ -187,8 +190,9 @@ def _print_outputs(out: Path) -> None:
 def cmd_figures(args) -> int:
     """``affectlab figures DIR``: rewrite a results folder's report."""
     try:
-        paths = write_report(args.dir)
-    except FileNotFoundError as e:
+        paths = write_report(args.dir, measures=args.measures.split(",") if args.measures
+                             else None)
+    except (FileNotFoundError, ValueError) as e:
         return _error(str(e))
     for p in paths:
         print(p)

@@ -210,6 +210,14 @@ def test_cli_figures_redraws(tiny_results, capsys, tmp_path):
     (tmp_path / "results.csv").write_text((tiny_results / "results.csv").read_text())
     assert main(["figures", str(tmp_path)]) == 2  # no manifest: no spec to find the report
     assert "manifest.json not found" in capsys.readouterr().err
+    # the panels are the world's declared measures, selectable by name; tables keep them all
+    assert main(["figures", str(tiny_results), "--measures", "world_reward,survival"]) == 0
+    summary = pd.read_csv(tiny_results / "summary.csv")
+    assert {"survival rate during training", "|energy - set-point| during training",
+            "world reward per step during training"} <= set(summary["measure"])
+    assert not summary["measure"].str.contains("goal").any()  # Foraging has no goal
+    assert main(["figures", str(tiny_results), "--measures", "success"]) == 2
+    assert "unknown measure(s) ['success']" in capsys.readouterr().err
 
 
 def test_python_dash_m_and_console_script_are_one_cli():

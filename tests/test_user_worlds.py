@@ -66,6 +66,9 @@ def test_agent_learns_in_gymnasium_envs_intact_and_lesioned(tmp_path, env_id, si
     out = run_experiment(spec, tmp_path / "gym", progress=False)
     df = pd.read_csv(out / "results.csv")
     assert (out / "figure.png").is_file()
+    summary = pd.read_csv(out / "summary.csv")  # the declared measures: no body death here
+    assert not summary["measure"].str.contains("survival").any()
+    assert summary["measure"].str.contains("world reward").any()
     agents = load_agents(out)  # host-run experiments save their agents too
     agent = agents.agent(0, "no-affect")
     obs = np.zeros((3, agent.obs_dim), np.float32)

@@ -307,3 +307,20 @@ def test_signals_of_fills_the_rest_and_rejects_unknown_fields():
     assert s.missed.dtype == bool and s.loss.dtype == jnp.float32
     with pytest.raises(TypeError, match="no field"):
         Signals.of(0.5, fear=1.0)
+
+
+def test_worlds_declare_their_measures():
+    from worlds.measures import DEFAULT, HOMEOSTASIS, SUCCESS, SURVIVAL, Measure
+
+    foraging, _ = worlds.make("Foraging-v0")
+    assert SURVIVAL in foraging.measures and HOMEOSTASIS in foraging.measures
+    assert SUCCESS not in foraging.measures  # no goal in Foraging
+    detour, _ = worlds.make("Detour-v0")
+    assert SUCCESS in detour.measures
+    assert all(m in foraging.measures for m in DEFAULT)
+    lake = worlds.from_gymnasium("FrozenLake-v1", lambda step: {}, measures=(*DEFAULT, SUCCESS))
+    assert lake.measures == (*DEFAULT, SUCCESS)
+    assert worlds.from_gymnasium("FrozenLake-v1", lambda step: {}).measures == DEFAULT
+    with pytest.raises(TypeError, match="Measure"):
+        worlds.from_gymnasium("FrozenLake-v1", lambda step: {}, measures=("survival",))
+    assert Measure("x", "x").curve == ""

@@ -41,6 +41,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from worlds.measures import DEFAULT, Measure
+
 
 class World:
     """Base class of all worlds. Subclasses set the static attributes below.
@@ -50,12 +52,15 @@ class World:
         obs_shape: per-agent observation shape (static).
         num_actions: size of the discrete action space (static).
         action_shape: ``()`` or ``(2,)`` for a timed world (static).
+        measures: what its experiments measure (:mod:`worlds.measures`): the reports
+            draw these; episode return and world reward by default.
     """
 
     num_agents: int = 1
     obs_shape: tuple[int, ...] = ()
     num_actions: int = 0
     action_shape: tuple[int, ...] = ()  # () or (2,) for a timed world: (option, ticks)
+    measures: tuple[Measure, ...] = DEFAULT
 
     # ----- what a world writes -------------------------------------------------------
     def default_params(self) -> Any:

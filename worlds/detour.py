@@ -51,6 +51,7 @@ import numpy as np
 from flax import struct
 
 from worlds.base import World
+from worlds.measures import EPISODE_RETURN, SUCCESS, SURVIVAL, WORLD_REWARD
 from worlds.signals import Signals
 
 DETOUR_MAP = """
@@ -139,6 +140,7 @@ class Detour(World):
     num_agents = 1
     num_actions = 4
     obs_low = -1.0  # the goal's direction is signed
+    measures = (EPISODE_RETURN, SUCCESS, SURVIVAL, WORLD_REWARD)
 
     def __init__(self, layout: str = DETOUR_MAP):
         self.layout_text = layout

@@ -36,6 +36,7 @@ from flax import struct
 
 from worlds.base import World
 from worlds.layouts import FORAGING_ABUNDANT, FORAGING_DEFAULT, Layout, parse_layout
+from worlds.measures import EPISODE_RETURN, HOMEOSTASIS, SURVIVAL, WORLD_REWARD
 from worlds.signals import Signals
 
 # Moves for actions 0..3 (row, col); action 4 (eat) does not move.
@@ -83,6 +84,8 @@ VARIANTS = {
 
 class Foraging(World):
     """Gridworld foraging with a metabolic body. See the module docstring."""
+
+    measures = (EPISODE_RETURN, SURVIVAL, HOMEOSTASIS, WORLD_REWARD)
 
     def __init__(
         self,

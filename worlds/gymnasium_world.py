@@ -42,6 +42,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import TimeLimit
 
 from worlds.base import World
+from worlds.measures import DEFAULT, Measure
 from worlds.signals import Signals
 
 SIGNAL_FIELDS = tuple(Signals.__dataclass_fields__)
@@ -84,6 +85,7 @@ class GymnasiumWorld(World):
         env: str | Callable[[], Any],
         signals: Callable[[GymStep], Mapping[str, Any]],
         max_episode_steps: int | None = None,
+        measures: tuple[Measure, ...] = DEFAULT,
         **make_kwargs,
     ):
         if not callable(signals):
@@ -92,6 +94,9 @@ class GymnasiumWorld(World):
         self._env = env
         self._make_kwargs = make_kwargs
         self.signals_fn = signals
+        self.measures = tuple(measures)
+        if not all(isinstance(m, Measure) for m in self.measures):
+            raise TypeError(f"measures must be worlds.measures.Measure objects, got {measures!r}")
         probe = self._make_one()
         try:
             act_space, obs_space = probe.action_space, probe.observation_space
@@ -203,8 +208,11 @@ def from_gymnasium(
     env: str | Callable[[], Any],
     signals: Callable[[GymStep], Mapping[str, Any]],
     max_episode_steps: int | None = None,
+    measures: tuple[Measure, ...] = DEFAULT,
     **make_kwargs,
 ) -> GymnasiumWorld:
     """Wrap a Gymnasium environment (an id, or a function returning an ``Env``) with a
-    signals function; see the module docstring."""
-    return GymnasiumWorld(env, signals, max_episode_steps, **make_kwargs)
+    signals function; see the module docstring. ``measures``: what its experiments
+    measure (:mod:`worlds.measures`; episode return and world reward by default: add
+    ``SURVIVAL`` if the body can die)."""
+    return GymnasiumWorld(env, signals, max_episode_steps, measures, **make_kwargs)

@@ -57,11 +57,13 @@ def session_analysis(spec: ExperimentSpec):
     return task.analyse
 
 
-def report(run_dir: str | Path, claims_file: str | Path | None = None) -> list[Path]:
+def report(run_dir: str | Path, claims_file: str | Path | None = None,
+           measures: list[str] | None = None) -> list[Path]:
     """Write the report of a finished run folder: its task's statistics and figure (the
     learning-curve report where no task claims the world) and, for a task, its claims
-    (from ``claims_file``, default the task's own) checked into ``claims.csv``. Returns
-    the files written."""
+    (from ``claims_file``, default the task's own) checked into ``claims.csv``.
+    ``measures``: the learning-curve report's panels, by name, in order (a ``ValueError``
+    for another report). Returns the files written."""
     run_dir = Path(run_dir)
     csv = run_dir / "results.csv"
     if not csv.is_file():
@@ -72,7 +74,14 @@ def report(run_dir: str | Path, claims_file: str | Path | None = None) -> list[P
                                 "affectlab writes there")
     spec = ExperimentSpec.from_dict(json.loads(manifest.read_text())["spec"])
     task = task_for(spec)
-    (task.report if task is not None else curves_report)(run_dir)
+    draw = task.report if task is not None else curves_report
+    if measures is not None:
+        if draw is not curves_report:
+            raise ValueError(f"measures apply to the learning-curve report; {task.name}'s "
+                             "report draws its own figure")
+        curves_report(run_dir, measures)
+    else:
+        draw(run_dir)
     if task is not None:
         write_run_claims(run_dir, task.name, claims_file or task.claims_file)
     names = ("figure.png", "figure.pdf", "statistics.csv", "summary.csv", "claims.csv")

@@ -32,6 +32,7 @@ from experiments.analysis.plots import (
 )
 from experiments.analysis.tables import compare, statistics, write_tables
 from experiments.spec import ExperimentSpec
+from worlds.measures import DEFAULT, HOMEOSTASIS, SURVIVAL, Measure
 
 INTACT = Lesion("intact")
 
@@ -96,79 +97,105 @@ def lesion_set(channels: tuple[str, ...]) -> tuple[Lesion, ...]:
 
 
 # ------------------------------------------------------------------ the curves report
-CURVES = [
-    ("charts/episode_return", "Episode return (world reward)"),
-    ("charts/survival", "Survival rate"),
-    ("affect/homeostatic_deviation", "|energy - set-point|"),
-]
-SUMMARY_MEASURES = {
-    "survival during training": "charts/survival",
-    "return during training": "charts/episode_return",
-    "final survival (eval)": "eval/survival",
-    "final return (eval)": "eval/episode_return",
-    "final |energy - set-point| (eval)": "eval/homeostatic_deviation",
-}
+def declared_measures(df: pd.DataFrame, spec: ExperimentSpec | None,
+                      names: list[str] | None = None) -> list[Measure]:
+    """The measures of the run's world (:mod:`worlds.measures`; the default pair where the
+    world cannot be built here, e.g. one registered by another script) that the results
+    hold, in the world's order, or in the order of ``names`` (a ``ValueError`` names the
+    unknown ones)."""
+    try:
+        measures = list(spec.make_world()[0].measures) if spec is not None else list(DEFAULT)
+    except (KeyError, ValueError, TypeError):
+        measures = list(DEFAULT)
+    present = set(df["metric"])
+    measures = [m for m in measures if m.curve in present or m.final in present]
+    if names is None:
+        return measures
+    by_name = {m.name: m for m in measures}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown measure(s) {unknown}; this run has: {', '.join(by_name)}")
+    return [by_name[n] for n in names]
 
 
-def curves_report(run_dir: str | Path) -> None:
-    """Learning curves (``figure.png``/``.pdf``), ``summary.csv`` and ``statistics.csv``
-    of a PPO experiment's ``results.csv``."""
+def curves_report(run_dir: str | Path, measures: list[str] | None = None) -> None:
+    """Learning curves (``figure.png``/``.pdf``: one panel per measure the world declares
+    and the run recorded, or those named in ``measures``), and ``summary.csv``,
+    ``statistics.csv`` and ``values.csv`` of every declared measure, of a PPO
+    experiment's ``results.csv``."""
     sns = seaborn()
     run_dir = Path(run_dir)
     df = pd.read_csv(run_dir / "results.csv")
     manifest_path = run_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    fig, axes = new_figure(len(CURVES), (4.2 * len(CURVES), 3.6), font_scale=1.1, layout=None)
-    for ax, (metric, label) in zip(axes, CURVES, strict=True):
-        sns.lineplot(data=binned(df, metric), x="step", y="value", hue="condition",
+    spec = ExperimentSpec.from_dict(manifest["spec"]) if "spec" in manifest else None
+    chosen = declared_measures(df, spec, measures)
+    curves = [m for m in chosen if m.curve in set(df["metric"])]
+    fig, axes = new_figure(max(len(curves), 1), (4.2 * max(len(curves), 1), 3.6),
+                           font_scale=1.1, layout=None)
+    for ax, m in zip(axes, curves, strict=False):
+        sns.lineplot(data=binned(df, m.curve), x="step", y="value", hue="condition",
                      hue_order=condition_order(df), ax=ax, errorbar=t_errorbar)
         ax.set_xlabel("environment steps")
-        ax.set_ylabel(label)
+        ax.set_ylabel(m.label)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         if ax is not axes[0] and ax.get_legend() is not None:
             ax.get_legend().remove()
-    axes[0].legend(title="condition", fontsize=8, title_fontsize=8)
+    if axes[0].get_legend() is not None:
+        axes[0].legend(title="condition", fontsize=8, title_fontsize=8)
     world = manifest.get("spec", {}).get("world", df["world"].iloc[0])
     fig.suptitle(f"{manifest.get('experiment', df['experiment'].iloc[0])} on {world}: "
-                 f"mean over {df['seed'].nunique()} seeds, bands = " + INTERVALS)
+                 f"mean over {df['seed'].nunique()} seeds\nbands: " + INTERVALS, fontsize=11)
     fig.tight_layout()
     save_figure(fig, run_dir, dpi=200)
-    summarize(df).to_csv(run_dir / "summary.csv", index=False)
-    write_tables(run_dir, *claim_table(df))
+    per_run, rows = claim_table(df, declared_measures(df, spec))
+    summarize(per_run, rows).to_csv(run_dir / "summary.csv", index=False)
+    write_tables(run_dir, per_run, rows)
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """Per-condition summary rows of :data:`SUMMARY_MEASURES`: the mean over seeds with its
-    95% t interval, and ``<lesion> - intact`` differences (paired over seeds where the
-    lesion shares intact's seeds), as in ``statistics.csv``; no interval below
-    :data:`~experiments.analysis.inference.MIN_UNITS` seeds (``note``)."""
+def summary_rows(measures: list[Measure]) -> list[tuple[str, str]]:
+    """``(metric, label)`` rows of the summary and statistics: each measure's training
+    curve (its mean over training) and its evaluation."""
     rows = []
-    per_run, _ = claim_table(df)
-    for metric, label in _summary_measures(df):
+    for m in measures:
+        if m.curve:
+            rows.append((m.curve, f"{m.label} during training"))
+        if m.final:
+            rows.append((m.final, f"final {m.label} (eval)"))
+    return rows
+
+
+def summarize(per_run: pd.DataFrame, rows: list[tuple[str, str]]) -> pd.DataFrame:
+    """Per-condition summary rows: the mean over seeds with its 95% t interval, and
+    ``<lesion> - intact`` differences (paired over seeds where the lesion shares intact's
+    seeds), as in ``statistics.csv``; no interval below
+    :data:`~experiments.analysis.inference.MIN_UNITS` seeds (``note``)."""
+    out = []
+    for metric, label in rows:
         for cond in condition_order(per_run[per_run["metric"] == metric]):
             r = compare(per_run, metric, cond)
-            rows.append({"measure": label, "condition": cond, "estimate": r["mean"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n_seeds": r["n"],
-                         "note": r["note"]})
+            out.append({"measure": label, "condition": cond, "estimate": r["mean"],
+                        "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n_seeds": r["n"],
+                        "note": r["note"]})
             if "diff" in r:
-                rows.append({"measure": label, "condition": f"{cond} - intact",
-                             "estimate": r["diff"], "ci_low": r["diff_low"],
-                             "ci_high": r["diff_high"], "n_seeds": r["n"],
-                             "note": r["note"]})
-    return pd.DataFrame(rows)
+                out.append({"measure": label, "condition": f"{cond} - intact",
+                            "estimate": r["diff"], "ci_low": r["diff_low"],
+                            "ci_high": r["diff_high"], "n_seeds": r["n"], "note": r["note"]})
+    return pd.DataFrame(out)
 
 
-def _summary_measures(df: pd.DataFrame) -> list[tuple[str, str]]:
-    present = set(df["metric"])
-    return [(m, label) for label, m in SUMMARY_MEASURES.items() if m in present]
-
-
-def claim_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """The per-run values of the summary measures (each run's mean over training for
-    ``charts/*``, its evaluation for ``eval/*``) and the measures."""
-    sub = df[df["metric"].isin(SUMMARY_MEASURES.values())]
+def claim_table(df: pd.DataFrame, measures: list[Measure] | None = None
+                ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The per-run values of the measures' rows (each run's mean over training for a
+    curve, its evaluation for ``eval/*``) and the rows; ``measures`` default to the
+    default pair plus whatever else the results record of survival and homeostasis."""
+    if measures is None:
+        measures = declared_measures(df, None) + [
+            m for m in (SURVIVAL, HOMEOSTASIS) if m.curve in set(df["metric"])]
+    rows = summary_rows(measures)
+    sub = df[df["metric"].isin([metric for metric, _ in rows])]
     per_run = sub.groupby(["condition", "seed", "metric"], sort=False)["value"].mean()
-    return per_run.reset_index(), _summary_measures(df)
+    return per_run.reset_index(), rows
 
 
 def statistics_table(df: pd.DataFrame) -> pd.DataFrame:
