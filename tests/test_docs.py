@@ -14,7 +14,7 @@ import pytest
 
 from experiments.cli import build_parser
 from experiments.reproduce import known_experiments
-from experiments.spec import ExperimentSpec
+from experiments.spec import ExperimentSpec, SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
@@ -64,33 +64,48 @@ def _snippet_ok(line: str) -> bool:
     return True
 
 
-def _check_command(line: str, page: Path) -> None:
+def command_problem(line: str) -> str | None:
+    """Why a documented shell command would not work, or ``None``."""
     line = line.split("  #")[0].strip()
     words = shlex.split(line)
     if words[0] == "affectlab":
         try:
             build_parser().parse_args(words[1:])
         except SystemExit:
-            pytest.fail(f"{page.name}: the CLI does not accept {line!r}")
+            return f"the CLI does not accept {line!r}"
     elif words[:2] == ["python", "-m"]:
-        assert importlib.util.find_spec(words[2]) is not None, line
+        if importlib.util.find_spec(words[2]) is None:
+            return f"no module {words[2]!r}: {line!r}"
     elif words[0] == "python":
-        assert (ROOT / words[1]).is_file(), line
-    else:
-        assert line in quick_start(), f"{page.name}: unchecked command {line!r}"
+        if not (ROOT / words[1]).is_file():
+            return f"no file {words[1]!r}: {line!r}"
+    elif line not in quick_start():
+        return f"unchecked command {line!r}"
+    return None
+
+
+def test_the_command_check_can_fail():
+    assert command_problem("affectlab run foraging --quick") is None
+    assert "does not accept" in command_problem("affectlab run foraging --quik")
+    assert "no file" in command_problem("python examples/nothing.py")
+    assert "unchecked" in command_problem("rm -rf results")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_command_and_spec_in_the_docs_is_valid(page):
+    problems = []
     for lang, code in blocks(page):
         if lang in ("bash", "sh", "console"):
-            for line in code.splitlines():
-                if line.strip() and not line.startswith("#"):
-                    _check_command(line, page)
+            problems += [command_problem(line) for line in code.splitlines()
+                         if line.strip() and not line.startswith("#")]
         elif lang == "toml":
             data = tomllib.loads(code)
             if "world" in data:
-                ExperimentSpec.from_dict(data).validate()
+                try:
+                    ExperimentSpec.from_dict(data).validate()
+                except SpecError as e:
+                    problems.append(f"spec block: {e}")
+    assert [p for p in problems if p] == [], page.name
 
 
 def test_every_python_block_of_the_docs_is_included_from_examples_or_runs(tmp_path):

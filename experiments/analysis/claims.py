@@ -204,7 +204,7 @@ def check_claim(claim: Claim, values: pd.DataFrame) -> dict:
                          "Fieller's interval is unbounded)")
             passed = False
         else:
-            p = _test(claim, sample, values, stats)
+            p = _test(claim, sample, stats)
             passed = bool(p < ALPHA)
             measured += f", p = {p:.2g}"
     return {**row, "estimate": float(est), "ci_low": lo, "ci_high": hi, "p": p,
@@ -212,9 +212,11 @@ def check_claim(claim: Claim, values: pd.DataFrame) -> dict:
 
 
 def _ratio_ub(values: pd.DataFrame, claim: Claim, stats: dict) -> float:
+    """The condition's mean rate over intact's ``rate_ub`` (kept in ``stats`` as
+    ``intact_rate_ub`` for the claim's test)."""
     has_intact = (values["condition"] == "intact").any()
     intact = compare(values, claim.metric, "intact", permutation=False) if has_intact else {}
-    ub = intact.get("rate_ub", math.nan)
+    ub = stats["intact_rate_ub"] = intact.get("rate_ub", math.nan)
     return stats.get("mean", math.nan) / ub if ub and not math.isnan(ub) else math.nan
 
 
@@ -226,7 +228,7 @@ def _passes_estimate(claim: Claim, x: float) -> bool:
                  "==": abs(x - v) <= tol}[claim.expect])
 
 
-def _test(claim: Claim, sample: tuple, values: pd.DataFrame, stats: dict) -> float:
+def _test(claim: Claim, sample: tuple, stats: dict) -> float:
     """The one-sided p-value of ``claim`` at its threshold (small: the claim holds);
     ``sample``: :func:`~experiments.analysis.tables.samples` of the claim."""
     x, base, paired = sample
@@ -245,8 +247,7 @@ def _test(claim: Claim, sample: tuple, values: pd.DataFrame, stats: dict) -> flo
     if claim.stat == "rate_ub":  # exact binomial test of the pooled rate against v
         k, n = int(stats["events"]), int(stats["trials"])
         return float(sps.binom.cdf(k, n, v) if not greater else sps.binom.sf(k - 1, n, v))
-    ub = compare(values, claim.metric, "intact", permutation=False)["rate_ub"]  # ratio_ub
-    return one_sided_p(x, None, const=v * ub, greater=greater)
+    return one_sided_p(x, None, const=v * stats["intact_rate_ub"], greater=greater)  # ratio_ub
 
 
 def adjust(table: pd.DataFrame) -> pd.DataFrame:
