@@ -196,11 +196,8 @@ def evaluate_agent(agent: Agent, world, lesion: Lesion | None = None, seed: int 
     gains = (lesion or Lesion("intact")).to_data(static.module.channel_names).eval_gains()
     key = jax.random.PRNGKey(seed)
     if getattr(world, "host", False):
-        act = jax.jit(partial(host.policy_step, static))
-        feel = jax.jit(partial(host.feel_step, static, agent.affect_params))
-        obs_fn = jax.jit(partial(observe, static, agent.affect_params))
-        return host.evaluate(static, world, agent.affect_params, act, feel, obs_fn, key,
-                             agent.params, jnp.asarray(gains))
+        return host.evaluate(static, world, agent.affect_params, key, agent.params,
+                             jnp.asarray(gains))
     out = jax.jit(make_evaluate(static, world_params, agent.affect_params))(
         key, agent.params, gains
     )

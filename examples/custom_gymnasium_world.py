@@ -58,8 +58,10 @@ def orchard_signals(step):
     }
 
 
-orchard = worlds.from_gymnasium(Orchard, orchard_signals, max_episode_steps=50)
-worlds.register("Orchard-v0", lambda: orchard, doc="a user's Gymnasium environment")
+def orchard():
+    """The world: ``"custom_gymnasium_world:orchard"`` names it in a spec (no registration
+    needed), and every worker process rebuilds it from that name."""
+    return worlds.from_gymnasium(Orchard, orchard_signals, max_episode_steps=50)
 
 
 def main(argv=None):
@@ -69,7 +71,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     spec = ExperimentSpec(
         name="orchard",
-        world="Orchard-v0",
+        world="custom_gymnasium_world:orchard",  # this file, importable by the workers
         agent=AgentConfig(num_envs=8, num_steps=32, eval_envs=8),
         conditions=(Lesion("intact"), Lesion("no-frustration", {"frustration": 0.0})),
         seeds=1 if args.quick else 4,

@@ -77,7 +77,8 @@ class ExperimentSpec:
 
     Attributes:
         name: experiment name (used in run names and output folders).
-        world: registered world id, e.g. ``"Foraging-v0"``.
+        world: registered world id, e.g. ``"Foraging-v0"``, or ``"module:function"``
+            naming a user's world (:mod:`worlds.registry`; rebuilt in worker processes).
         conditions: lesion conditions; names must be unique.
         seeds: number of seeds; seeds are ``seed_offset .. seed_offset + seeds - 1``.
         total_steps: environment steps of training per run.
@@ -244,7 +245,7 @@ def _check_name(name) -> None:
 def _check_world(world_id):
     if not isinstance(world_id, str):
         raise SpecError(f"spec.world must be a registered world id (a string such as "
-                        f"'Foraging-v0'), got {world_id!r}")
+                        f"'Foraging-v0') or 'module:function', got {world_id!r}")
     try:
         check_world_id(world_id)
     except KeyError as e:

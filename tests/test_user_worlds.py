@@ -216,3 +216,102 @@ def test_an_in_process_job_over_its_timeout_stops_with_a_message(tmp_path):
     with pytest.raises(RunnerError, match="exceeded its timeout of 2s in this process"):
         run_experiment(spec, tmp_path / "slow", workers=0, progress=False)  # ~15 min if not
     assert not (tmp_path / "slow").exists()
+
+
+# ------------------------------------------------------------ a user's world on every core
+USER_MODULE = '''
+import numpy as np
+import worlds
+
+
+def cliff_signals(step):
+    fell = np.asarray(step.reward) <= -100
+    return {"energy": 1.0 - step.t / 100, "loss": fell * 1.0}
+
+
+def make():
+    return worlds.from_gymnasium("CliffWalking-v1", cliff_signals, max_episode_steps=100)
+'''
+
+USER_SPEC = '''name = "cliff"
+world = "usercliff:make"
+seeds = 2
+total_steps = 2048
+
+[[conditions]]
+name = "intact"
+
+[[conditions]]
+name = "no-affect"
+gains = { hunger = 0.0, frustration = 0.0 }
+
+[agent]
+num_envs = 8
+num_steps = 32
+eval_envs = 8
+'''
+
+
+def affectlab_command() -> list[str]:
+    """The installed console script (as a user runs it), else ``python -m experiments``."""
+    script = Path(sys.executable).parent / "affectlab"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "experiments"]
+
+
+def test_a_gymnasium_world_named_in_a_spec_file_runs_on_two_workers_as_on_none(tmp_path,
+                                                                              monkeypatch):
+    (tmp_path / "usercliff.py").write_text(USER_MODULE)
+    (tmp_path / "cliff.toml").write_text(USER_SPEC)
+    err = {}
+    for workers in (2, 0):
+        proc = subprocess.run(affectlab_command() + ["run", "cliff.toml", "--workers",
+                              str(workers), "--out", f"w{workers}"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        err[workers] = proc.stderr
+    assert "2 worker processes" in err[2] and "no worker processes" in err[0]
+    two, none = tmp_path / "w2", tmp_path / "w0"
+    a, b = pd.read_csv(two / "results.csv"), pd.read_csv(none / "results.csv")
+    assert len(a) > 0 and set(a["condition"]) == {"intact", "no-affect"}
+    assert a["seed"].nunique() == 2
+    cols = ["condition", "seed", "step", "metric"]
+    pd.testing.assert_frame_equal(a[cols + ["value"]], b[cols + ["value"]])  # exactly equal
+    agents_two, agents_none = np.load(two / "agents.npz"), np.load(none / "agents.npz")
+    assert sorted(agents_two.files) == sorted(agents_none.files)
+    for k in agents_two.files:
+        assert np.array_equal(agents_two[k], agents_none[k]), k
+    monkeypatch.syspath_prepend(str(tmp_path))  # the user's module, for this process too
+    agent = load_agents(two).agent(1, "no-affect")
+    assert np.asarray(agent.act(jax.random.PRNGKey(0), np.zeros((2, agent.obs_dim),
+                                                                np.float32))).shape == (2,)
+    from experiments.tasks.base import curves_report
+    assert (two / "figure.png").is_file()
+    assert curves_report(two) == ["episode_return", "world_reward"]  # declared; no survival
+
+
+def test_a_world_from_a_module_that_is_not_there_is_refused_in_one_sentence(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(USER_SPEC.replace("usercliff:make", "nosuchmodule:make"))
+    proc = subprocess.run(affectlab_command() + ["run", str(spec), "--out", "x"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "no module 'nosuchmodule' on the Python path or in the current folder" in proc.stderr
+    (tmp_path / "usercliff.py").write_text(USER_MODULE)
+    spec.write_text(USER_SPEC.replace("usercliff:make", "usercliff:nothing"))
+    proc = subprocess.run(affectlab_command() + ["run", str(spec), "--out", "x"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "module 'usercliff' has no attribute 'nothing'" in proc.stderr
+
+
+def test_a_worker_that_cannot_rebuild_the_world_says_how_to_fix_it(monkeypatch):
+    from experiments.runner.pool import rebuild, spawnable
+
+    world = worlds.from_gymnasium("CliffWalking-v1", cliff_signals, max_episode_steps=100)
+    world_id = register_once("TestCliffGone-v0", lambda: world)
+    spec = ExperimentSpec(name="gone", world=world_id, agent=SMALL, seeds=1,
+                          total_steps=512, conditions=(Lesion("intact"),)).validate()
+    assert spawnable(spec)  # registered in an importable module (this one)
+    monkeypatch.delitem(worlds.REGISTRY, world_id)  # as in a worker that never registered it
+    with pytest.raises(RunnerError, match="a worker process could not rebuild the experiment: "
+                       "re-running your script did not register it"):
+        rebuild(spec, [])

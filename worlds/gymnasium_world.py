@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import gymnasium
+import jax.numpy as jnp
 import numpy as np
 from flax import struct
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
@@ -47,6 +48,7 @@ from worlds.signals import Signals
 
 SIGNAL_FIELDS = tuple(Signals.__dataclass_fields__)
 _SETTABLE = tuple(f for f in SIGNAL_FIELDS if f not in ("energy_prev", "alive"))
+_BOOL_FIELDS = ("starved", "alive", "missed", "seen", "refused")
 
 
 class GymStep(NamedTuple):
@@ -161,8 +163,10 @@ class GymnasiumWorld(World):
             return np.eye(self.obs_shape[0], dtype=np.float32)[obs.astype(np.int64)]
         return obs.reshape(obs.shape[0], -1).astype(np.float32)
 
-    def signals(self, step: GymStep, energy_prev: np.ndarray) -> Signals:
-        """Call the user's signals function and check what it returns."""
+    def signal_arrays(self, step: GymStep, energy_prev: np.ndarray) -> dict[str, np.ndarray]:
+        """Call the user's signals function, check what it returns, and fill in the rest:
+        every :class:`~worlds.signals.Signals` field as a numpy array ``(N,)`` (float32 or
+        bool), with ``energy_prev`` tracked and ``alive = not starved``."""
         n = np.asarray(step.reward).shape[0]
         out = self.signals_fn(step)
         if not isinstance(out, Mapping):
@@ -176,7 +180,9 @@ class GymnasiumWorld(World):
                 f"the signals function for {self.env_id} returned unknown field(s) {unknown}; "
                 f"it may set {list(_SETTABLE)}"
             )
-        fields = {}
+        fields = {name: np.zeros(n, bool if name in _BOOL_FIELDS else np.float32)
+                  for name in SIGNAL_FIELDS}
+        fields["energy"][:] = 1.0
         for name, value in out.items():
             try:
                 arr = np.broadcast_to(np.asarray(value, dtype=float), (n,))
@@ -185,13 +191,19 @@ class GymnasiumWorld(World):
                     f"the signals function for {self.env_id}: field {name!r} must be a number "
                     f"or an array of shape ({n},), got {value!r}"
                 ) from None
-            if not np.all(np.isfinite(arr)):
+            if not np.isfinite(arr).all():
                 raise ValueError(
                     f"the signals function for {self.env_id}: field {name!r} is not finite"
                 )
-            fields[name] = arr
-        energy = fields.pop("energy", np.ones(n))
-        return Signals.of(energy, energy_prev=energy_prev, **fields)
+            fields[name] = arr.astype(fields[name].dtype)
+        fields["energy_prev"] = np.asarray(energy_prev, np.float32)
+        fields["alive"] = ~fields["starved"]
+        return fields
+
+    def signals(self, step: GymStep, energy_prev: np.ndarray) -> Signals:
+        """:meth:`signal_arrays` as a :class:`~worlds.signals.Signals` pytree."""
+        return Signals(**{k: jnp.asarray(v) for k, v in
+                          self.signal_arrays(step, energy_prev).items()})
 
     # ----- the JAX contract does not apply ----------------------------------------------------
     def _host_only(self, *_, **__):

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from affect.host import make_host_train
+from affect.host import make_host_trainer
 from affect.lesion import stack_lesions
 from affect.networks import init_params
 from affect.online import make_session
@@ -52,7 +52,8 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     lesions = stack_lesions(list(spec.conditions), static.module.channel_names)
     keys, params = initial_params(spec, static, seeds)
     if getattr(world, "host", False):  # a Gymnasium world: rollouts on the host
-        return _run_host_job(static, world_params, affect_params, lesions, seeds, keys, params)
+        return _run_host_job(spec, static, world_params, affect_params, lesions, seeds, keys,
+                             params)
     n_s, n_c = len(seeds), len(spec.conditions)
     keys, params, lesions = _seed_major(keys, params, lesions, n_s, n_c)
     t0 = time.perf_counter()
@@ -130,23 +131,27 @@ def shifts(spec: ExperimentSpec, cfg) -> list[tuple]:
     return out
 
 
-def _run_host_job(static, world_params, affect_params, lesions, seeds, keys, params):
-    """Seeds x conditions one after the other, rollouts on the host (Gymnasium worlds)."""
-    train = make_host_train(static, world_params, affect_params)
-    n_c = jax.tree_util.tree_leaves(lesions)[0].shape[0]
+def _run_host_job(spec, static, world_params, affect_params, lesions, seeds, keys, params):
+    """Rollouts on the host (Gymnasium worlds): one seed's conditions at a time, each run
+    with its own vector environment and one compiled call per step for all of them
+    (:class:`affect.host.HostTrainer`, kept per process like the JAX programs). The batch
+    is one seed whatever the job's size, so every number is the same however the seeds
+    are split among jobs and workers."""
+    n_c = len(spec.conditions)
+    cache_key = "host|" + job_key(spec, 0)
+    if cache_key not in _COMPILED:
+        _COMPILED[cache_key] = make_host_trainer(static, world_params, affect_params)
+    trainer = _COMPILED[cache_key]
+    compiled_before = trainer.compile_s
     t0 = time.perf_counter()
-    rows, finals = [], []
+    metrics, agents = [], []
     for key, net in zip(keys, params, strict=True):
-        row = []
-        for c in range(n_c):
-            lesion = jax.tree_util.tree_map(lambda x, c=c: x[c], lesions)
-            row.append(train(key, net, lesion))
-        rows.append([m for _, m in row])
-        finals.append({k: np.stack([np.asarray(flatten_params(p)[k]) for p, _ in row])
-                       for k in flatten_params(row[0][0])})
-    metrics = {k: np.stack([np.stack([np.asarray(r[k]) for r in row]) for row in rows])
-               for k in rows[0][0]}
-    agents = {k: np.stack([f[k] for f in finals]) for k in finals[0]}  # leaves (S, C, ...)
-    return {"steps": None, "seeds": list(seeds), "metrics": metrics, "agents": agents,
-            "compile_s": 0.0, "run_s": time.perf_counter() - t0,
-            "device": str(jax.devices()[0])}
+        k, p, les = _seed_major([key], [net], lesions, 1, n_c)
+        final, m = trainer.train(k, p, les)
+        metrics.append(m)
+        agents.append(flatten_params(final))
+    compile_s = trainer.compile_s - compiled_before
+    stack = lambda xs: {k: np.stack([np.asarray(x[k]) for x in xs]) for k in xs[0]}  # noqa: E731
+    return {"steps": None, "seeds": list(seeds), "metrics": stack(metrics),
+            "agents": stack(agents), "compile_s": compile_s,
+            "run_s": time.perf_counter() - t0 - compile_s, "device": str(jax.devices()[0])}

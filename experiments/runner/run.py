@@ -111,11 +111,13 @@ def run_experiment(
     Args:
         spec: the experiment (checked here, before anything is created or compiled).
         out_dir: output folder; replaced atomically when the run succeeds.
-        workers: worker processes (0: run in this process). Default: one per core on CPU,
-            0 on an accelerator, and 0 for worlds registered outside affectlab or run on
-            the host (a worker process could not rebuild them).
-        seeds_per_job: seeds vmapped together in one job. Default: 1 with workers, all
-            seeds without.
+        workers: worker processes (0: run in this process). Default:
+            :func:`~experiments.runner.pool.default_workers` (one per core on CPU, one per
+            two cores for a host-run world, 0 on an accelerator), and 0 for worlds and
+            channels defined in the script being run (a worker process could not import
+            them; see :func:`~experiments.runner.pool.spawnable`).
+        seeds_per_job: seeds vmapped together in one job. Default: 1 with workers or a
+            host-run (Gymnasium) world, all seeds otherwise.
         figures: also write the report (statistics, figure and claims).
         progress: print progress to stderr.
         fresh: discard the finished runs of an interrupted run instead of resuming.
@@ -129,12 +131,11 @@ def run_experiment(
         return out_dir
     if progress and rounding_note(spec):
         print(f"[{spec.name}] {rounding_note(spec)}", file=sys.stderr)
-    if workers is None:
-        workers = default_workers() if spawnable(spec) else 0
-    _check_count("workers", workers, 0)
+    workers = _choose_workers(spec, workers, progress)
     seeds = spec.seed_list()
-    if seeds_per_job is None:
-        seeds_per_job = 1 if workers > 0 else len(seeds)
+    if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
+        seeds_per_job = 1 if workers > 0 or getattr(spec.make_world()[0], "host", False) \
+            else len(seeds)
     _check_count("seeds_per_job", seeds_per_job, 1)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = out_dir.parent / f".{out_dir.name}.partial"
@@ -152,6 +153,20 @@ def run_experiment(
             [r for r in results if not r.get("resumed")], t_jobs - t0, t_written - t_jobs,
             time.perf_counter() - t0, workers), file=sys.stderr)
     return out_dir
+
+
+def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool) -> int:
+    """``workers``, checked, or the default (with a line when a user's world keeps the
+    run in this process)."""
+    if workers is None:
+        workers = default_workers(spec) if spawnable(spec) else 0
+        if progress and default_workers(spec) > 1 and not spawnable(spec):
+            print(f"[{spec.name}] runs in this process: its world or a channel is defined "
+                  "in the script being run, which a worker process cannot import; define "
+                  "it in a module (or name the world 'module:function') to use "
+                  f"{plural(default_workers(spec), 'worker process', 'es')}", file=sys.stderr)
+    _check_count("workers", workers, 0)
+    return workers
 
 
 def time_breakdown(results: list[dict[str, Any]], jobs_s: float, write_s: float,
@@ -216,7 +231,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
 
     try:
         if workers == 0:
-            run_in_process(spec, jobs, on_done)
+            run_in_process(spec, jobs, on_done, bar)
         else:
             run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)
     except BaseException:

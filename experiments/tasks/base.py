@@ -118,11 +118,12 @@ def declared_measures(df: pd.DataFrame, spec: ExperimentSpec | None,
     return [by_name[n] for n in names]
 
 
-def curves_report(run_dir: str | Path, measures: list[str] | None = None) -> None:
+def curves_report(run_dir: str | Path, measures: list[str] | None = None) -> list[str]:
     """Learning curves (``figure.png``/``.pdf``: one panel per measure the world declares
     and the run recorded, or those named in ``measures``), and ``summary.csv``,
     ``statistics.csv`` and ``values.csv`` of every declared measure, of a PPO
-    experiment's ``results.csv``."""
+    experiment's ``results.csv``. Returns the names of the measures drawn, panel by
+    panel."""
     sns = seaborn()
     run_dir = Path(run_dir)
     df = pd.read_csv(run_dir / "results.csv")
@@ -151,6 +152,7 @@ def curves_report(run_dir: str | Path, measures: list[str] | None = None) -> Non
     per_run, rows = claim_table(df, declared_measures(df, spec))
     summarize(per_run, rows).to_csv(run_dir / "summary.csv", index=False)
     write_tables(run_dir, per_run, rows)
+    return [m.name for m in curves]
 
 
 def summary_rows(measures: list[Measure]) -> list[tuple[str, str]]:
