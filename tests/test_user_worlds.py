@@ -286,6 +286,9 @@ def test_a_gymnasium_world_named_in_a_spec_file_runs_on_two_workers_as_on_none(t
                                                                 np.float32))).shape == (2,)
     from experiments.tasks.base import curves_report
     assert (two / "figure.png").is_file()
+    unreadable = [p.name for p in two.rglob("*") if p.is_file() and p.stat().st_mode & 0o044
+                  != 0o044]
+    assert not unreadable  # shared cluster storage: every file readable by the group and others
     assert curves_report(two) == ["episode_return", "world_reward"]  # declared; no survival
 
 

@@ -84,8 +84,7 @@ def default_workers(spec: ExperimentSpec | None = None) -> int:
     A host-run (Gymnasium) experiment gets one worker per two cores, and none below two
     such workers: its job keeps about two cores busy in one process (the environments
     in Python while XLA's threads run the update), so on two cores this process trains
-    it faster than two workers would (measured: CliffWalking, 2 seeds x 2 conditions x
-    60k steps, 64 environments per run: 21 s in this process, 33 s on two workers)."""
+    it faster than two workers would (``python -m experiments.tools.host_bench``)."""
     if jax.default_backend() != "cpu":
         return 0
     cores = max(1, min(os.cpu_count() or 1, 8))
