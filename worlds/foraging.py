@@ -132,6 +132,15 @@ class Foraging(World):
         self._spot_index = idx
         dr, dc = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
         self._view_offsets = (dr * self._pw + dc).reshape(-1).astype(np.int32)
+        # Per cell of the map, what its view sees of the static walls and which food spot
+        # (len(spots): none) each view cell is: a view is then two gathers, no scatter.
+        spot_padded = np.full(walls_p.shape, len(spots), np.int32)
+        spot_padded[spots[:, 0] + r, spots[:, 1] + r] = np.arange(len(spots), dtype=np.int32)
+        rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        centres = ((rows + r) * self._pw + (cols + r)).reshape(-1)  # (h*w,)
+        cells = centres[:, None] + self._view_offsets[None, :]  # (h*w, V*V)
+        self._view_walls = walls_p.reshape(-1)[cells]  # (h*w, V*V) float32
+        self._view_spots = spot_padded.reshape(-1)[cells]  # (h*w, V*V) int32
 
     # ------------------------------------------------------------------------------------
     def default_params(self) -> ForagingParams:
@@ -146,19 +155,17 @@ class Foraging(World):
 
     def _obs(self, state: ForagingState) -> jnp.ndarray:
         """Egocentric views for all agents: ``(A, obs_dim)`` float32."""
-        r = self.view_radius
-        size = self._walls_padded.size
-        food_grid = (
-            jnp.zeros(size, jnp.float32)
-            .at[self._spot_flat_padded]
-            .set(state.food.astype(jnp.float32))
-        )
-        centre = (state.pos[:, 0] + r) * self._pw + (state.pos[:, 1] + r)  # (A,)
-        cells = centre[:, None] + self._view_offsets[None, :]  # (A, V*V)
-        walls = jnp.asarray(self._walls_padded.reshape(-1))[cells]
-        food = food_grid[cells]
+        w = self.layout.shape[1]
+        at = state.pos[:, 0] * w + state.pos[:, 1]  # (A,) map cell of each agent
+        walls = jnp.asarray(self._view_walls)[at]  # (A, V*V)
+        food_ext = jnp.concatenate([state.food, jnp.zeros((1,), bool)]).astype(jnp.float32)
+        food = food_ext[jnp.asarray(self._view_spots)[at]]
         chans = [walls, food]
         if self.num_agents > 1:
+            r = self.view_radius
+            size = self._walls_padded.size
+            centre = (state.pos[:, 0] + r) * self._pw + (state.pos[:, 1] + r)  # (A,)
+            cells = centre[:, None] + self._view_offsets[None, :]  # (A, V*V)
             agent_grid = (
                 jnp.zeros(size, jnp.float32).at[centre].add(state.alive.astype(jnp.float32))
             )

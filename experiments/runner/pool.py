@@ -24,6 +24,7 @@ from typing import Any
 import jax
 
 from affect.channels import get_channel
+from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
 from experiments.runner.jobs import run_job
 from experiments.spec import ExperimentSpec
@@ -292,6 +293,7 @@ def worker_main(conn) -> None:
     """A worker's loop: receive ``(job id, spec, seeds, modules to import)``, send back
     ``(job id, "ok", result)`` or ``(job id, "error", traceback)``; ``None`` ends it."""
     exit_with_parent()
+    enable_compilation_cache()
     while True:
         msg = conn.recv()
         if msg is None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from affect.storage import atomic_write_json
 from experiments.agents import write_agents
+from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.pool import (
     Progress,
     default_workers,
@@ -103,10 +104,9 @@ def run_experiment(
     fresh: bool = False,
 ) -> Path:
     """Run ``spec`` and write ``results.csv``, ``manifest.json``, the trained agents (PPO),
-    the report (statistics, figure, claims) to ``out_dir``.
-
-    Resumes an interrupted run of the same spec into the same ``out_dir`` (see the module
-    docstring).
+    the report (statistics, figure, claims) to ``out_dir``; resume an interrupted run of
+    the same spec into the same ``out_dir`` (module docstring). Compiled programs are
+    cached on disk (:mod:`~experiments.runner.cache`).
 
     Args:
         spec: the experiment (checked here, before anything is created or compiled).
@@ -127,6 +127,7 @@ def run_experiment(
     """
     check_spec(spec)
     out_dir = check_out_dir(out_dir)
+    enable_compilation_cache()
     if not fresh and _already_finished(spec, out_dir, figures, progress):
         return out_dir
     if progress and rounding_note(spec):

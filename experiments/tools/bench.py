@@ -97,6 +97,61 @@ def bench_world(world_id: str, num_envs: int, repeats: int = 5, **world_kwargs) 
     return rec
 
 
+PEERS = {"xminigrid": "MiniGrid-Empty-8x8"}
+
+
+def xminigrid_rollout(num_envs: int, horizon: int, key: jax.Array) -> dict:
+    """XLand-MiniGrid's egocentric ``MiniGrid-Empty-8x8`` (its own auto-reset wrapper)
+    under random actions, as :func:`random_rollout`: observations in the scan's carry."""
+    import xminigrid
+    from xminigrid.wrappers import GymAutoResetWrapper
+
+    env, params = xminigrid.make(PEERS["xminigrid"])
+    env = GymAutoResetWrapper(env)
+    k_reset, k_run = jax.random.split(key)
+    ts = jax.vmap(env.reset, (None, 0))(params, jax.random.split(k_reset, num_envs))
+    n_actions = env.num_actions(params)
+
+    def body(carry, k):
+        ts, total = carry
+        action = jax.random.randint(k, (num_envs,), 0, n_actions)
+        ts = jax.vmap(env.step, (None, 0, 0))(params, ts, action)
+        return (ts, total + ts.reward.sum()), None
+
+    (ts, total), _ = jax.lax.scan(body, (ts, jnp.zeros((), jnp.float32)),
+                                  jax.random.split(k_run, horizon))
+    return {"reward_sum": total, "last_obs": ts.observation}
+
+
+def bench_peer(peer: str = "xminigrid", world_id: str = "Foraging-v0", num_envs: int = 1024,
+               rounds: int = 7) -> dict[str, Any]:
+    """``world_id`` against a peer's world in this process, interleaved round by round
+    (the machine's speed drifts): each side's rate per round and the ratio
+    ``world / peer`` (min, median, max over rounds). ``ImportError`` if the peer is not
+    installed."""
+    if peer != "xminigrid":
+        raise ValueError(f"unknown peer {peer!r}; known: {sorted(PEERS)}")
+    world, params = make(world_id)
+    horizon = int(min(20_000, max(200, 4_000_000 // num_envs)))
+    key = jax.random.PRNGKey(0)
+    ours = jax.jit(partial(random_rollout, world, params, num_envs, horizon)).lower(key).compile()
+    theirs = jax.jit(partial(xminigrid_rollout, num_envs, horizon)).lower(key).compile()
+    jax.block_until_ready((ours(key), theirs(key)))  # warm-up
+    rates: dict[str, list[float]] = {"ours": [], "peer": []}
+    for _ in range(rounds):
+        for side, fn in (("ours", ours), ("peer", theirs)):
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(key))
+            rates[side].append(horizon * num_envs / (time.perf_counter() - t0))
+    ratios = [a / b for a, b in zip(rates["ours"], rates["peer"], strict=True)]
+    return {"name": f"peer/{world_id} vs {peer}:{PEERS[peer]}", "num_envs": num_envs,
+            "rounds": rounds, "ours_steps_per_s": statistics.median(rates["ours"]),
+            "peer_steps_per_s": statistics.median(rates["peer"]),
+            "ratio_min": min(ratios), "ratio_median": statistics.median(ratios),
+            "ratio_max": max(ratios), "device": str(jax.devices()[0]),
+            "jax_version": jax.__version__}
+
+
 def bench_train(world_id: str, total_steps: int, repeats: int = 3) -> dict[str, Any]:
     """PPO training of one seed with the default agent (affect module on)."""
     world, params = make(world_id)
@@ -136,6 +191,17 @@ def run_bench(
     rec = bench_world("Commons-v0", 256, repeats=3 if quick else 5, num_agents=8)
     records.append(rec)
     echo(_row(rec) + f"  = {rec['agent_steps_per_s'] / 1e6:.3f} M agent-steps/s")
+    for peer in PEERS:
+        try:
+            rec = bench_peer(peer, world_id, rounds=3 if quick else 7)
+        except ImportError:
+            echo(f"peer {peer}: not installed (pip install -e '.[bench]'), not timed")
+            continue
+        records.append(rec)
+        echo(f"{rec['name']}: envs={rec['num_envs']}  {rec['ours_steps_per_s'] / 1e6:.3f} vs "
+             f"{rec['peer_steps_per_s'] / 1e6:.3f} M steps/s, ratio {rec['ratio_median']:.2f} "
+             f"(min {rec['ratio_min']:.2f}, max {rec['ratio_max']:.2f}, "
+             f"{rec['rounds']} interleaved rounds)")
     if json_path is not None:
         meta = {"machine": platform.platform(), "processor": platform.processor()}
         for r in records:
