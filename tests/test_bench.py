@@ -29,3 +29,16 @@ def test_the_timed_rollout_returns_the_observations_it_computes(world_id):
     np.testing.assert_array_equal(out["last_obs"], obs)
     assert float(out["reward_sum"]) == pytest.approx(total, rel=1e-5)
     assert not np.array_equal(obs, first)  # the view moved: it is not the reset's
+
+
+def test_the_peer_row_keeps_the_peers_observations_and_reports_a_ratio():
+    pytest.importorskip("xminigrid", reason="the bench extra (xminigrid) is not installed")
+    from experiments.tools.bench import bench_peer, xminigrid_rollout, xminigrid_world
+
+    out = jax.jit(partial(xminigrid_rollout, *xminigrid_world(), 4, 10))(jax.random.PRNGKey(0))
+    assert out["last_obs"].shape == (4, 7, 7, 2)  # returned: XLA cannot drop the views
+    rec = bench_peer("xminigrid", "Foraging-v0", num_envs=8, rounds=2)
+    assert rec["ratio_min"] <= rec["ratio_median"] <= rec["ratio_max"]
+    assert rec["ours_steps_per_s"] > 0 and rec["peer_steps_per_s"] > 0
+    with pytest.raises(ValueError, match="unknown peer"):
+        bench_peer("navix")

@@ -100,14 +100,19 @@ def bench_world(world_id: str, num_envs: int, repeats: int = 5, **world_kwargs) 
 PEERS = {"xminigrid": "MiniGrid-Empty-8x8"}
 
 
-def xminigrid_rollout(num_envs: int, horizon: int, key: jax.Array) -> dict:
-    """XLand-MiniGrid's egocentric ``MiniGrid-Empty-8x8`` (its own auto-reset wrapper)
-    under random actions, as :func:`random_rollout`: observations in the scan's carry."""
+def xminigrid_world():
+    """XLand-MiniGrid's ``MiniGrid-Empty-8x8`` with its auto-reset wrapper, and its
+    params (built outside any trace: the library caches arrays on first use)."""
     import xminigrid
     from xminigrid.wrappers import GymAutoResetWrapper
 
     env, params = xminigrid.make(PEERS["xminigrid"])
-    env = GymAutoResetWrapper(env)
+    return GymAutoResetWrapper(env), params
+
+
+def xminigrid_rollout(env, params, num_envs: int, horizon: int, key: jax.Array) -> dict:
+    """The peer's egocentric world (:func:`xminigrid_world`) under random actions, as
+    :func:`random_rollout`: observations in the scan's carry, the last ones returned."""
     k_reset, k_run = jax.random.split(key)
     ts = jax.vmap(env.reset, (None, 0))(params, jax.random.split(k_reset, num_envs))
     n_actions = env.num_actions(params)
@@ -129,13 +134,15 @@ def bench_peer(peer: str = "xminigrid", world_id: str = "Foraging-v0", num_envs:
     (the machine's speed drifts): each side's rate per round and the ratio
     ``world / peer`` (min, median, max over rounds). ``ImportError`` if the peer is not
     installed."""
-    if peer != "xminigrid":
+    if peer not in PEERS:
         raise ValueError(f"unknown peer {peer!r}; known: {sorted(PEERS)}")
     world, params = make(world_id)
     horizon = int(min(20_000, max(200, 4_000_000 // num_envs)))
     key = jax.random.PRNGKey(0)
-    ours = jax.jit(partial(random_rollout, world, params, num_envs, horizon)).lower(key).compile()
-    theirs = jax.jit(partial(xminigrid_rollout, num_envs, horizon)).lower(key).compile()
+    # jit, not lower().compile(): a peer's closed-over arrays can become extra inputs of
+    # an ahead-of-time executable; the warm-up call compiles (no compile time reported)
+    ours = jax.jit(partial(random_rollout, world, params, num_envs, horizon))
+    theirs = jax.jit(partial(xminigrid_rollout, *xminigrid_world(), num_envs, horizon))
     jax.block_until_ready((ours(key), theirs(key)))  # warm-up
     rates: dict[str, list[float]] = {"ours": [], "peer": []}
     for _ in range(rounds):
