@@ -167,7 +167,7 @@ def train_agent(
     init = partial(init_params, static.network, input_dim=input_dim(static))
     net = init_agent_params(static, init, k_init)
     if getattr(world, "host", False):
-        train = make_host_train(static, world_params, affect_params)
+        train = make_host_train(static, affect_params)
         params, metrics = train(k_train, net, data)
     else:
         runner, metrics = jax.jit(make_train(static, world_params, affect_params))(

@@ -13,7 +13,7 @@ for all of them, one feels for all of them (``vmap`` over runs), so the per-call
 JAX on the host is paid once per step, not once per run. Lesion gains are data, so
 conditions share the compiled functions.
 
-``make_host_trainer(static, world_params, affect_params)`` returns a
+``make_host_trainer(static, affect_params)`` returns a
 :class:`HostTrainer`; ``trainer.train(keys, net_params, lesions)`` trains ``R`` runs
 (leading axis ``R`` on every argument) and returns ``(params, metrics)`` (``metrics``:
 arrays ``(R, num_updates)`` plus ``eval/*`` arrays ``(R,)``). ``make_host_train`` is the
@@ -37,7 +37,7 @@ from affect.module import reset_where
 from affect.policy import Static, observe, policy_value, setpoint_of
 from affect.ppo import RunnerState, advantages, make_transition, update
 from worlds.gymnasium_world import GymStep
-from worlds.signals import Signals
+from worlds.signals import BOOL_FIELDS, Signals
 
 
 def policy_step(static: Static, params, obs, aff, key):
@@ -63,9 +63,8 @@ def feel_step(static: Static, affect_params, gains, aff_state, signals, learning
     )
 
 
-_FLOATS = tuple(f for f in Signals.__dataclass_fields__
-                if f not in ("starved", "alive", "missed", "seen", "refused"))
-_BOOLS = tuple(f for f in Signals.__dataclass_fields__ if f not in _FLOATS)
+_FLOATS = tuple(f for f in Signals.__dataclass_fields__ if f not in BOOL_FIELDS)
+_BOOLS = tuple(f for f in Signals.__dataclass_fields__ if f in BOOL_FIELDS)
 
 
 def _pack(fields: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +171,7 @@ class HostTrainer:
     ``compile_s`` accumulates the first call of every compiled function (compile time).
     """
 
-    def __init__(self, static: Static, world_params, affect_params):
+    def __init__(self, static: Static, affect_params):
         world = static.world
         if not getattr(world, "host", False):
             raise TypeError(f"{world.name} is a JAX world: train it with affect.ppo.make_train")
@@ -308,16 +307,17 @@ def _learn(static, setpoint, runner, steps):
     return jax.vmap(one)(runner, traj)
 
 
-def make_host_trainer(static: Static, world_params, affect_params) -> HostTrainer:
-    """A :class:`HostTrainer` (see the module docstring)."""
-    return HostTrainer(static, world_params, affect_params)
+def make_host_trainer(static: Static, affect_params) -> HostTrainer:
+    """A :class:`HostTrainer` (see the module docstring). A host world has no swept
+    parameters, so unlike :func:`affect.ppo.make_train` it takes none."""
+    return HostTrainer(static, affect_params)
 
 
-def make_host_train(static: Static, world_params, affect_params):
+def make_host_train(static: Static, affect_params):
     """``train(key, net_params, lesion) -> (params, metrics)`` for one run, like
     :func:`affect.ppo.make_train` (``metrics``: ``(num_updates,)`` arrays and ``eval/*``
     scalars)."""
-    trainer = HostTrainer(static, world_params, affect_params)
+    trainer = HostTrainer(static, affect_params)
     one = lambda x: jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], x)  # noqa: E731
 
     def train(key, net_params, lesion: LesionData):
@@ -330,7 +330,7 @@ def make_host_train(static: Static, world_params, affect_params):
 
 def evaluate(static: Static, world, affect_params, key, params, gains) -> dict[str, float]:
     """``eval/*`` measures of one agent (frozen ``params``) under ``gains``."""
-    trainer = HostTrainer(static, None, affect_params)
+    trainer = HostTrainer(static, affect_params)
     one = lambda x: jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], x)  # noqa: E731
     out = trainer.evaluate(one(key), one(params), one(gains))
     return {k: float(np.asarray(v)[0]) for k, v in out.items()}

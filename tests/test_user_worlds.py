@@ -318,3 +318,14 @@ def test_a_worker_that_cannot_rebuild_the_world_says_how_to_fix_it(monkeypatch):
     with pytest.raises(RunnerError, match="a worker process could not rebuild the experiment: "
                        "re-running your script did not register it"):
         rebuild(spec, [])
+
+
+def test_a_world_object_in_a_module_is_a_world_by_name(tmp_path, monkeypatch):
+    (tmp_path / "userobj.py").write_text(USER_MODULE + "\ncliff = make()\nnumber = 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    world, params = worlds.make("userobj:cliff")
+    assert world.name == "Gymnasium[CliffWalking-v1]" and params.time_limit == 100
+    with pytest.raises(TypeError, match="is a built world: it takes no arguments"):
+        worlds.make("userobj:cliff", max_episode_steps=5)
+    with pytest.raises(KeyError, match="'userobj:number' is a int: name a world or a function"):
+        worlds.check_world_id("userobj:number")

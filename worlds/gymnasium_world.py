@@ -44,11 +44,10 @@ from gymnasium.wrappers import TimeLimit
 
 from worlds.base import World
 from worlds.measures import DEFAULT, Measure
-from worlds.signals import Signals
+from worlds.signals import BOOL_FIELDS, Signals
 
 SIGNAL_FIELDS = tuple(Signals.__dataclass_fields__)
 _SETTABLE = tuple(f for f in SIGNAL_FIELDS if f not in ("energy_prev", "alive"))
-_BOOL_FIELDS = ("starved", "alive", "missed", "seen", "refused")
 
 
 class GymStep(NamedTuple):
@@ -180,7 +179,7 @@ class GymnasiumWorld(World):
                 f"the signals function for {self.env_id} returned unknown field(s) {unknown}; "
                 f"it may set {list(_SETTABLE)}"
             )
-        fields = {name: np.zeros(n, bool if name in _BOOL_FIELDS else np.float32)
+        fields = {name: np.zeros(n, bool if name in BOOL_FIELDS else np.float32)
                   for name in SIGNAL_FIELDS}
         fields["energy"][:] = 1.0
         for name, value in out.items():

@@ -92,24 +92,22 @@ def _reference(ref: str) -> WorldSpec:
         if not hasattr(obj, part):
             raise KeyError(f"world {ref!r}: module {module!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    if isinstance(obj, World):
-        world, factory = obj, (lambda: obj)
-        factory.__module__ = module
-    elif callable(obj):
-        world, factory = None, obj
-    else:
+    if not isinstance(obj, World) and not callable(obj):
         raise KeyError(f"world {ref!r} is a {type(obj).__name__}: name a world or a function "
                        "that returns one")
 
     def build(**kwargs):
-        built = world if world is not None and not kwargs else factory(**kwargs)
+        if isinstance(obj, World) and kwargs:
+            raise TypeError(f"world {ref!r} is a built world: it takes no arguments "
+                            f"(got {sorted(kwargs)})")
+        built = obj if isinstance(obj, World) else obj(**kwargs)
         if not isinstance(built, World):
             raise TypeError(f"world {ref!r} returned a {type(built).__name__}, not a "
                             "worlds.World (build it with worlds.from_gymnasium or subclass "
                             "worlds.World)")
         return built
 
-    build.__module__ = getattr(factory, "__module__", module)
+    build.__module__ = module  # what a worker imports to rebuild it
     return WorldSpec(ref, build, lambda w: w.default_params(), f"{module}.{attr}")
 
 

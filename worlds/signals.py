@@ -11,6 +11,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import struct
 
+BOOL_FIELDS = ("starved", "alive", "missed", "seen", "refused")  # the rest are float32
+
 
 @struct.dataclass
 class Signals:

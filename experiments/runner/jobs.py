@@ -52,8 +52,7 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     lesions = stack_lesions(list(spec.conditions), static.module.channel_names)
     keys, params = initial_params(spec, static, seeds)
     if getattr(world, "host", False):  # a Gymnasium world: rollouts on the host
-        return _run_host_job(spec, static, world_params, affect_params, lesions, seeds, keys,
-                             params)
+        return _run_host_job(spec, static, affect_params, lesions, seeds, keys, params)
     n_s, n_c = len(seeds), len(spec.conditions)
     keys, params, lesions = _seed_major(keys, params, lesions, n_s, n_c)
     t0 = time.perf_counter()
@@ -131,7 +130,7 @@ def shifts(spec: ExperimentSpec, cfg) -> list[tuple]:
     return out
 
 
-def _run_host_job(spec, static, world_params, affect_params, lesions, seeds, keys, params):
+def _run_host_job(spec, static, affect_params, lesions, seeds, keys, params):
     """Rollouts on the host (Gymnasium worlds): one seed's conditions at a time, each run
     with its own vector environment and one compiled call per step for all of them
     (:class:`affect.host.HostTrainer`, kept per process like the JAX programs). The batch
@@ -140,7 +139,7 @@ def _run_host_job(spec, static, world_params, affect_params, lesions, seeds, key
     n_c = len(spec.conditions)
     cache_key = "host|" + job_key(spec, 0)
     if cache_key not in _COMPILED:
-        _COMPILED[cache_key] = make_host_trainer(static, world_params, affect_params)
+        _COMPILED[cache_key] = make_host_trainer(static, affect_params)
     trainer = _COMPILED[cache_key]
     compiled_before = trainer.compile_s
     t0 = time.perf_counter()

@@ -79,6 +79,11 @@ class Progress:
             self.report("(compiling/training)")
 
 
+def host_run(spec: ExperimentSpec) -> bool:
+    """Whether the spec's world runs on the host (a Gymnasium world)."""
+    return bool(getattr(spec.make_world()[0], "host", False))
+
+
 def default_workers(spec: ExperimentSpec | None = None) -> int:
     """One worker per core (at most 8) on CPU; 0 (this process) on an accelerator.
 
@@ -89,7 +94,7 @@ def default_workers(spec: ExperimentSpec | None = None) -> int:
     if jax.default_backend() != "cpu":
         return 0
     cores = max(1, min(os.cpu_count() or 1, 8))
-    if spec is not None and getattr(spec.make_world()[0], "host", False):
+    if spec is not None and host_run(spec):
         return cores // 2 if cores >= 4 else 0
     return cores
 

@@ -23,6 +23,7 @@ from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.pool import (
     Progress,
     default_workers,
+    host_run,
     run_in_process,
     run_in_workers,
     spawnable,
@@ -135,8 +136,7 @@ def run_experiment(
     workers = _choose_workers(spec, workers, progress)
     seeds = spec.seed_list()
     if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
-        seeds_per_job = 1 if workers > 0 or getattr(spec.make_world()[0], "host", False) \
-            else len(seeds)
+        seeds_per_job = 1 if workers > 0 or host_run(spec) else len(seeds)
     _check_count("seeds_per_job", seeds_per_job, 1)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = out_dir.parent / f".{out_dir.name}.partial"
