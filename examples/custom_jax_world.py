@@ -48,7 +48,8 @@ class Corridor(worlds.World):
     def default_params(self):
         return CorridorParams()
 
-    def _obs(self, state):
+    def observe(self, state, params=None):
+        """Where the agent is (one-hot) and its energy."""
         where = jax.nn.one_hot(state.pos, self.length)
         return jnp.concatenate([where, state.energy[:, None]], axis=1)
 
@@ -60,7 +61,7 @@ class Corridor(worlds.World):
         energy = jnp.ones((1,), jnp.float32)
         sig = Signals.of(energy, hazard=self._hazard(pos))
         state = CorridorState(pos, energy, jnp.zeros((), jnp.int32), sig)
-        return self._obs(state), state
+        return self.observe(state), state
 
     def step_env(self, key, state, action, params):
         pos = jnp.clip(state.pos + jnp.where(action.reshape(1) == 1, 1, -1), 0, self.length - 1)
@@ -73,7 +74,7 @@ class Corridor(worlds.World):
         new = CorridorState(pos, energy, t, sig)
         reward = fed.astype(jnp.float32)
         truncated = jnp.broadcast_to(t >= params.time_limit, (1,))
-        return self._obs(new), new, reward, starved | fed, truncated, {}
+        return self.observe(new), new, reward, starved | fed, truncated, {}
 
 
 worlds.register("Corridor-v0", Corridor, doc="1-D corridor: food to the right, a pit to the left")

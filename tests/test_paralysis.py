@@ -251,7 +251,8 @@ def test_choice_energy_reward_and_miss_by_hand(choice):
 def test_choice_trials_are_equal_or_clearly_unequal(choice):
     world, p = choice
     keys = jax.random.split(jax.random.PRNGKey(0), 2000)
-    offered, equal = jax.vmap(world._draw_trial, (0, None))(keys, p)
+    offered, equal = jax.vmap(world._draw_trials, (0, None))(keys, p)
+    offered, equal = offered[:, 0], equal[:, 0]
     cls = world.item_class[np.asarray(offered)]
     equal = np.asarray(equal)
     assert np.all(cls[equal, 0] == cls[equal, 1])

@@ -21,9 +21,10 @@ options available now, ``(A, num_actions)`` bool (all True unless a world says o
 value after it); ``truncated`` means a time limit cut it (the value bootstraps
 through it). Never confuse the two.
 
-A world writes only ``reset_env`` and ``step_env``. The base class owns auto-reset:
-when every agent is done, ``step`` returns the first observation and state of a new
-episode, and ``info`` carries what the old episode ended with:
+A world writes ``reset_env`` and ``step_env``, and may write ``observe(state, params)``,
+the observation of a state. The base class owns auto-reset: when every agent is done,
+``step`` returns the first observation and state of a new episode, and ``info`` carries
+what the old episode ended with:
 
 * ``info["final_observation"]``: ``(A, *obs_shape)``, the observation the step
   produced before any reset;
@@ -32,6 +33,12 @@ episode, and ``info`` carries what the old episode ended with:
 
 Every world state has a ``signals`` field: the body as of the returned observation
 (after a reset, a fresh body with no events).
+
+Speed: under ``vmap`` both branches of the auto-reset are computed every step. A world
+that writes ``observe`` has its view computed once, of the state chosen (the step's
+own observation is then computed only where ``info["final_observation"]`` is used), and
+the built-in worlds draw their random numbers in one call per ``reset_env`` and per
+``step_env`` (:mod:`worlds.draws`).
 """
 
 from __future__ import annotations
@@ -76,6 +83,11 @@ class World:
         worlds write this, callers use :meth:`step`."""
         raise NotImplementedError
 
+    def observe(self, state: Any, params: Any = None) -> jax.Array:
+        """The observation of ``state``, ``(A, *obs_shape)`` (optional: a world that writes it
+        has its view computed once per auto-reset step, not once per branch)."""
+        raise NotImplementedError
+
     def action_mask(self, state: Any, params: Any = None) -> jax.Array:
         """Options available in ``state``: ``(A, num_actions)`` bool (default: all)."""
         del state, params
@@ -108,7 +120,10 @@ class World:
         done = jnp.all(terminated | truncated)
         obs_re, state_re = self.reset_env(key_reset, params)
         state = jax.tree_util.tree_map(lambda r, s: jnp.where(done, r, s), state_re, state_st)
-        obs = jnp.where(done, obs_re, obs_st)
+        if type(self).observe is World.observe:
+            obs = jnp.where(done, obs_re, obs_st)
+        else:  # the view of the chosen state only; XLA drops the branches' unused views
+            obs = self.observe(state, params)
         info = dict(info)
         info["final_observation"] = obs_st
         info["signals"] = state_st.signals

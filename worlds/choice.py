@@ -43,6 +43,7 @@ import numpy as np
 from flax import struct
 
 from worlds.base import World
+from worlds.draws import distinct, pick
 from worlds.signals import Signals
 
 
@@ -125,21 +126,24 @@ class Choice(World):
         return jnp.asarray(params.class_values)[self.item_class]
 
     # ----- trials -------------------------------------------------------------------------
-    def _draw_trial(self, key, params):
-        """One agent's offer: ``(items (k,), equal ())``."""
-        k_type, k_class, k_items, k_classes, k_pick = jax.random.split(key, 5)
-        k = self.num_options
-        equal = jax.random.uniform(k_type) < params.p_equal
-        # equal: k distinct items of one class
-        c = jax.random.randint(k_class, (), 0, self.num_classes)
-        same = c * self.per_class + jax.random.permutation(k_items, self.per_class)[:k]
-        # unequal: one item from each of k distinct classes
-        classes = jax.random.permutation(k_classes, self.num_classes)[:k]
-        within = jax.random.randint(k_pick, (k,), 0, self.per_class)
-        mixed = classes * self.per_class + within
-        return jnp.where(equal, same, mixed).astype(jnp.int32), equal
+    def _draw_trials(self, key, params):
+        """Every agent's offer from one draw: ``(items (A, k), equal (A,))``."""
+        k, per, n_cls = self.num_options, self.per_class, self.num_classes
+        u = jax.random.uniform(key, (self.num_agents, 2 + per + n_cls + k))
 
-    def _obs(self, state: ChoiceState) -> jnp.ndarray:
+        def one(u):
+            equal = u[0] < params.p_equal
+            # equal: k distinct items of one class
+            same = pick(u[1], n_cls) * per + distinct(u[2:], per, k)
+            # unequal: one item from each of k distinct classes
+            classes = distinct(u[2 + per:], n_cls, k)
+            mixed = classes * per + pick(u[2 + per + n_cls:], per)
+            return jnp.where(equal, same, mixed).astype(jnp.int32), equal
+
+        return jax.vmap(one)(u)
+
+    def observe(self, state: ChoiceState, params=None) -> jnp.ndarray:
+        """The items on offer (one-hot, ``(A, num_items)``) and the energy."""
         offered = jax.vmap(
             lambda items: jnp.zeros(self.num_items, jnp.float32).at[items].set(1.0)
         )(state.offered)
@@ -155,9 +159,7 @@ class Choice(World):
     # ----- contract -----------------------------------------------------------------------
     def reset_env(self, key, params: ChoiceParams):
         """A new session: the first trial on offer, energy at ``initial_energy``."""
-        offered, equal = jax.vmap(self._draw_trial, (0, None))(
-            jax.random.split(key, self.num_agents), params
-        )
+        offered, equal = self._draw_trials(key, params)
         energy = jnp.full((self.num_agents,), params.initial_energy, jnp.float32)
         state = ChoiceState(
             offered=offered,
@@ -167,7 +169,7 @@ class Choice(World):
             t=jnp.zeros((), jnp.int32),
             signals=Signals.at_rest(energy),
         )
-        return self._obs(state), state
+        return self.observe(state), state
 
     def step_env(self, key, state: ChoiceState, action, params: ChoiceParams):
         """Take an ``(item, ticks)`` action: pay for the ticks, reward the choice, offer the next
@@ -197,16 +199,14 @@ class Choice(World):
             "ticks": jnp.minimum(ticks, deadline + 1).astype(jnp.int32),
             "value": value.astype(jnp.float32),
         }
-        offered, equal = jax.vmap(self._draw_trial, (0, None))(
-            jax.random.split(key, self.num_agents), params
-        )
+        offered, equal = self._draw_trials(key, params)
         t = state.t + 1
         new = ChoiceState(
             offered=offered, equal=equal, energy=energy, alive=alive, t=t, signals=signals
         )
         reward = value.astype(jnp.float32)
         truncated = jnp.broadcast_to(t >= params.time_limit, (self.num_agents,))
-        return self._obs(new), new, reward, ~alive, truncated, info
+        return self.observe(new), new, reward, ~alive, truncated, info
 
     # ----- rendering ------------------------------------------------------------------------
     def render_ansi(self, state: ChoiceState, params: ChoiceParams | None = None) -> str:

@@ -59,6 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from worlds.draws import shuffle
 from worlds.foraging import MOVES, Foraging
 from worlds.layouts import Layout, parse_layout
 from worlds.signals import Signals
@@ -177,7 +178,8 @@ class Commons(Foraging):
             raise ValueError("CommonsParams.standing_step must be >= 0")
 
     # ----- observation ------------------------------------------------------------------
-    def _obs(self, state: CommonsState) -> jnp.ndarray:
+    def observe(self, state: CommonsState, params=None) -> jnp.ndarray:
+        """Egocentric views (walls, food, others, their standing) with energy and standing."""
         r = self.view_radius
         size = self._walls_padded.size
         food_grid = jnp.zeros(size, jnp.float32).at[self._spot_flat_padded].set(
@@ -199,25 +201,23 @@ class Commons(Foraging):
     # ----- contract -----------------------------------------------------------------------
     def reset_env(self, key, params: CommonsParams):
         """A fresh commons from the layout: agents placed, food grown, standing neutral."""
-        k_pos, k_food = jax.random.split(key)
-        n_start = len(self.layout.start_cells)
-        pick = jax.random.choice(k_pos, n_start, (self.num_agents,), replace=False)
+        pos, food = self._start(key, params)
         energy = jnp.full((self.num_agents,), params.initial_energy, jnp.float32)
         state = CommonsState(
-            pos=jnp.asarray(self.layout.start_cells)[pick],
+            pos=pos,
             energy=energy,
             alive=jnp.ones((self.num_agents,), bool),
-            food=jax.random.uniform(k_food, (self.num_food_spots,)) < params.initial_food_prob,
+            food=food,
             standing=jnp.zeros((self.num_agents,), jnp.float32),
             t=jnp.zeros((), jnp.int32),
             signals=Signals.at_rest(energy),
         )
-        return self._obs(state), state
+        return self.observe(state), state
 
     def step_env(self, key, state: CommonsState, action, params: CommonsParams):
         """Every agent moves, eats, shares or takes at once; standing follows what was seen."""
         n = self.num_agents
-        k_order, k_regrow = jax.random.split(key)
+        u = jax.random.uniform(key, (n + self.num_food_spots,))  # the one draw
         action = jnp.asarray(action, jnp.int32).reshape(n)
         alive = state.alive
         rules = params.rules > 0
@@ -226,7 +226,7 @@ class Commons(Foraging):
         consumed, intake, overate, energy, excluded = self._eat(
             state, params, action, pos, in_view, rules)
         # 3. shares and takes, one actor at a time in a random order
-        order = jax.random.permutation(k_order, n)
+        order = shuffle(u[:n])
         energy, shared, took, taken, refused_at = _transfers(
             state, params, action, energy, others & (cheb <= 1), order, rules)
         # 4. standing: acts seen by another living agent in view
@@ -237,7 +237,7 @@ class Commons(Foraging):
         energy = jnp.where(alive, jnp.clip(energy - params.metabolic_cost, 0.0, None), 0.0)
         starved = alive & (energy <= 0.0)
         alive_next = alive & ~starved
-        food = self._regrow(state.food, consumed, params, k_regrow)  # 6. regrowth
+        food = self._regrow(state.food, consumed, params, u[n:])  # 6. regrowth
         refused = refused_at | excluded
         signals = Signals.of(
             energy, energy_prev=state.energy, ate=intake, overate=overate, starved=starved,
@@ -259,7 +259,7 @@ class Commons(Foraging):
             "alive": alive_next,
         }
         truncated = jnp.broadcast_to(t >= params.time_limit, (n,))
-        return self._obs(new), new, reward.astype(jnp.float32), ~alive_next, truncated, info
+        return self.observe(new), new, reward.astype(jnp.float32), ~alive_next, truncated, info
 
     def _move(self, state: CommonsState, action):
         """New positions ``(N, 2)``, which living others each agent has ``(N, N)``, which it
@@ -294,12 +294,13 @@ class Commons(Foraging):
         energy = jnp.where(alive, jnp.minimum(raw, params.max_energy), 0.0)
         return consumed, intake, overate, energy, excluded
 
-    def _regrow(self, food_before, consumed, params: CommonsParams, key):
-        """Density-dependent regrowth (a spot eaten this step does not regrow)."""
+    def _regrow(self, food_before, consumed, params: CommonsParams, u):
+        """Density-dependent regrowth (a spot eaten this step does not regrow), from one
+        uniform per spot ``u``."""
         food = food_before & ~consumed
         nearby = jnp.asarray(self._near) @ food.astype(jnp.float32)
         p = jnp.clip(params.regrowth_rate * nearby, 0.0, 1.0)
-        regrow = jax.random.uniform(key, (self.num_food_spots,)) < p
+        regrow = u < p
         return food | (~food_before & regrow)
 
     # ----- training measures ------------------------------------------------------------------

@@ -166,7 +166,8 @@ class Detour(World):
             raise ValueError(f"loop_steps must be >= 1, got {params.loop_steps}")
 
     # --------------------------------------------------------------------------------
-    def _obs(self, state: DetourState) -> jnp.ndarray:
+    def observe(self, state: DetourState, params=None) -> jnp.ndarray:
+        """The 3x3 view (walls, goal, levers), the goal's direction, the lever state, energy."""
         pos = state.pos[0]
         rows = pos[0] + jnp.arange(-1, 2)
         cols = pos[1] + jnp.arange(-1, 2)
@@ -201,7 +202,7 @@ class Detour(World):
             t=jnp.zeros((), jnp.int32),
             signals=Signals.at_rest(energy),
         )
-        return self._obs(state), state
+        return self.observe(state), state
 
     def step_env(self, key, state: DetourState, action, params: DetourParams):
         """Move or pull a lever; report missed progress and loops."""
@@ -245,7 +246,7 @@ class Detour(World):
         truncated = (t >= params.time_limit)[None]
         info = {"success": reached, "looped": looped, "caught": caught,
                 "escaped": looped & reached}
-        return self._obs(new), new, reward[None].astype(jnp.float32), terminated, truncated, info
+        return self.observe(new), new, reward[None].astype(jnp.float32), terminated, truncated, info
 
     # ----- per-episode measures for training metrics -------------------------------------
     def step_extra(self, info) -> dict:

@@ -35,6 +35,7 @@ import numpy as np
 from flax import struct
 
 from worlds.base import World
+from worlds.draws import distinct, distinct_uniforms
 from worlds.layouts import FORAGING_ABUNDANT, FORAGING_DEFAULT, Layout, parse_layout
 from worlds.measures import EPISODE_RETURN, HOMEOSTASIS, SURVIVAL, WORLD_REWARD
 from worlds.signals import Signals
@@ -153,7 +154,7 @@ class Foraging(World):
         """Number of cells where food can grow."""
         return len(self._spots)
 
-    def _obs(self, state: ForagingState) -> jnp.ndarray:
+    def observe(self, state: ForagingState, params=None) -> jnp.ndarray:
         """Egocentric views for all agents: ``(A, obs_dim)`` float32."""
         w = self.layout.shape[1]
         at = state.pos[:, 0] * w + state.pos[:, 1]  # (A,) map cell of each agent
@@ -174,17 +175,19 @@ class Foraging(World):
         view = jnp.stack(chans, axis=-1).reshape(self.num_agents, -1)
         return jnp.concatenate([view, state.energy[:, None]], axis=-1)
 
+    def _start(self, key: jax.Array, params: ForagingParams):
+        """Distinct random start cells ``(A, 2)`` and the food grown at reset ``(F,)``, from
+        one draw."""
+        n_start = len(self.layout.start_cells)
+        n_pick = distinct_uniforms(n_start, self.num_agents)
+        u = jax.random.uniform(key, (n_pick + self.num_food_spots,))
+        pos = jnp.asarray(self.layout.start_cells)[distinct(u, n_start, self.num_agents)]
+        return pos, u[n_pick:] < params.initial_food_prob
+
     def reset_env(self, key: jax.Array, params: ForagingParams):
         """A fresh episode: agents at random start cells, food grown with probability
         ``initial_food_prob``, energy at ``initial_energy``."""
-        k_pos, k_food = jax.random.split(key)
-        n_start = len(self.layout.start_cells)
-        if self.num_agents == 1:
-            pick = jax.random.randint(k_pos, (1,), 0, n_start)
-        else:
-            pick = jax.random.choice(k_pos, n_start, (self.num_agents,), replace=False)
-        pos = jnp.asarray(self.layout.start_cells)[pick]
-        food = jax.random.uniform(k_food, (self.num_food_spots,)) < params.initial_food_prob
+        pos, food = self._start(key, params)
         energy = jnp.full((self.num_agents,), params.initial_energy, jnp.float32)
         state = ForagingState(
             pos=pos,
@@ -194,7 +197,7 @@ class Foraging(World):
             t=jnp.zeros((), jnp.int32),
             signals=Signals.at_rest(energy),
         )
-        return self._obs(state), state
+        return self.observe(state), state
 
     def step_env(self, key: jax.Array, state: ForagingState, action: jax.Array, params):
         """Move and eat; pay the metabolic cost; regrow food; starve at zero energy."""
@@ -245,7 +248,7 @@ class Foraging(World):
         )
         terminated = ~alive_next
         truncated = jnp.broadcast_to(t >= params.time_limit, (self.num_agents,))
-        return self._obs(state), state, reward.astype(jnp.float32), terminated, truncated, {}
+        return self.observe(state), state, reward.astype(jnp.float32), terminated, truncated, {}
 
     # ----- rendering (host side) ----------------------------------------------------------
     def render_ansi(self, state: ForagingState) -> str:

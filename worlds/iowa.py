@@ -115,7 +115,8 @@ class IowaGambling(World):
         del params
         return jnp.ones(state.drawn.shape, bool)
 
-    def _obs(self, state: IowaState) -> jnp.ndarray:
+    def observe(self, state: IowaState, params=None) -> jnp.ndarray:
+        """The decks available and a constant cue, ``(A, 5)``."""
         available = self.action_mask(state).astype(jnp.float32)
         return jnp.concatenate([available, jnp.ones((self.num_agents, 1), jnp.float32)], axis=1)
 
@@ -128,7 +129,7 @@ class IowaGambling(World):
             t=jnp.zeros((), jnp.int32),
             signals=Signals.at_rest(jnp.ones((a,), jnp.float32)),
         )
-        return self._obs(state), state
+        return self.observe(state), state
 
     def step_env(self, key, state: IowaState, action, params: IowaParams):
         """Draw a card from the chosen deck: its gain and loss by the schedule."""
@@ -158,7 +159,7 @@ class IowaGambling(World):
         reward = scale * net.astype(jnp.float32)
         terminated = jnp.zeros((self.num_agents,), bool)
         truncated = jnp.broadcast_to(t >= params.time_limit, (self.num_agents,))
-        return self._obs(new), new, reward, terminated, truncated, info
+        return self.observe(new), new, reward, terminated, truncated, info
 
     # ----- rendering ------------------------------------------------------------------------
     def render_ansi(self, state: IowaState, params: IowaParams | None = None) -> str:
