@@ -39,7 +39,7 @@ from experiments.analysis.claims import (
     load_claims,
 )
 from experiments.analysis.power import power_markdown, power_table
-from experiments.runner import run_experiment
+from experiments.runner import keep_workers, run_experiment
 from experiments.spec import ExperimentSpec, confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
 from experiments.tasks import TASKS
@@ -273,11 +273,12 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     out = Path(out)
     dirs, runs = {}, []
     t_all = time.perf_counter()
-    for i, name in enumerate(names):
-        print(f"[reproduce] {name} ({i + 1}/{len(names)})", file=sys.stderr, flush=True)
-        made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
-        runs.append(run_one(name, out, quick, fresh, workers, made, seed_range))
-        dirs[name] = Path(runs[-1]["dir"])
+    with keep_workers():  # one set of worker processes for the whole catalogue
+        for i, name in enumerate(names):
+            print(f"[reproduce] {name} ({i + 1}/{len(names)})", file=sys.stderr, flush=True)
+            made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
+            runs.append(run_one(name, out, quick, fresh, workers, made, seed_range))
+            dirs[name] = Path(runs[-1]["dir"])
     table = mark_underpowered(check_all(claims, dirs), claims, quick)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "claims.csv", index=False)

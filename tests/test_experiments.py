@@ -131,6 +131,24 @@ def test_worker_processes_give_the_same_numbers(tmp_path, tiny_results):
             np.testing.assert_array_equal(za[k], zb[k])
 
 
+def test_kept_workers_serve_consecutive_experiments(tmp_path, tiny_results):
+    from experiments.runner import keep_workers, pool
+
+    with keep_workers():
+        run_experiment(tiny_spec(), tmp_path / "a", workers=2, progress=False, figures=False)
+        procs = [p for p, _ in pool._KEPT.values()]
+        assert len(procs) == 2 and all(p.is_alive() for p in procs)
+        out = run_experiment(tiny_spec(name="tiny-again"), tmp_path / "b", workers=2,
+                             progress=False, figures=False)
+        assert [p for p, _ in pool._KEPT.values()] == procs  # the same processes
+    for p in procs:
+        p.join(timeout=10)
+    assert not any(p.is_alive() for p in procs)
+    a = pd.read_csv(tiny_results / "results.csv").drop(columns=["run", "experiment"])
+    b = pd.read_csv(out / "results.csv").drop(columns=["run", "experiment"])
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_saved_agents_are_the_jobs_final_parameters(tiny_results):
     from experiments.agents import flatten_params, load_agents
 

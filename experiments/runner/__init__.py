@@ -9,8 +9,9 @@
 
 from experiments.runner.errors import RunnerError
 from experiments.runner.jobs import run_job
+from experiments.runner.pool import keep_workers
 from experiments.runner.results import tidy
 from experiments.runner.run import check_out_dir, check_spec, run_experiment, spec_summary
 
-__all__ = ["RunnerError", "check_out_dir", "check_spec", "run_experiment", "run_job",
-           "spec_summary", "tidy"]
+__all__ = ["RunnerError", "check_out_dir", "check_spec", "keep_workers", "run_experiment",
+           "run_job", "spec_summary", "tidy"]

@@ -185,12 +185,14 @@ def time_limit(seconds: float, what: str):
 
 def run_in_workers(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
                    on_done: Callable[[dict], None], progress: Progress) -> None:
-    """Run every job in ``workers`` spawned processes; a job over ``timeout_s`` seconds, a
-    failed job or a dead worker raises :class:`RunnerError` (the workers are stopped)."""
+    """Run every job in ``workers`` spawned processes (those kept by :func:`keep_workers`
+    when it is open); a job over ``timeout_s`` seconds, a failed job or a dead worker raises
+    :class:`RunnerError` (the workers are stopped)."""
     imports = worker_imports(spec) or []
-    procs = _start_workers(workers)
+    procs = _acquire_workers(workers)
     pending = list(enumerate(jobs))
     busy: dict[int, tuple[int, list[int], float]] = {}  # worker -> (job id, seeds, start)
+    finished = False
     try:
         while pending or busy:
             for w, (_, conn) in procs.items():
@@ -205,8 +207,41 @@ def run_in_workers(spec: ExperimentSpec, jobs: list[list[int]], workers: int, ti
                     del busy[w]
                     on_done(result)
             progress.heartbeat()
+        finished = True
     finally:
-        _stop_workers(procs)
+        if not (finished and procs is _KEPT):  # kept workers stay for the next experiment
+            _stop_workers(procs)
+            procs.clear()
+
+
+_KEPT: dict[int, tuple[Any, Any]] | None = None  # the workers `keep_workers` keeps
+
+
+@contextmanager
+def keep_workers():
+    """Keep worker processes from one experiment to the next inside this block (what
+    ``reproduce`` does), so each experiment does not start, import and warm up its own;
+    stopped when the block ends, and at once after a failed job."""
+    global _KEPT
+    _KEPT = {}
+    try:
+        yield
+    finally:
+        kept, _KEPT = _KEPT, None
+        _stop_workers(kept)
+
+
+def _acquire_workers(workers: int) -> dict[int, tuple[Any, Any]]:
+    """The kept workers when there are ``workers`` of them alive, else fresh ones (kept
+    when :func:`keep_workers` is open)."""
+    if _KEPT is None:
+        return _start_workers(workers)
+    alive = [p.is_alive() for p, _ in _KEPT.values()]
+    if len(alive) != workers or not all(alive):
+        _stop_workers(_KEPT)
+        _KEPT.clear()
+        _KEPT.update(_start_workers(workers))
+    return _KEPT
 
 
 def _poll(worker, job, ready, timeout_s: float) -> dict | None:
