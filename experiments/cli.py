@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the results into this docs folder (results.md, each "
                           "experiment's page and figure)")
     rep.add_argument("--only", default=None, help="comma-separated experiments")
-    rep.add_argument("--fresh", action="store_true", help="rerun finished experiments")
+    rep.add_argument("--fresh", action="store_true",
+                     help="recompute every experiment from the start (finished or interrupted)")
     rep.add_argument("--development-seeds", action="store_true",
                      help="run on the development seed range instead of the confirmatory "
                           "one (for work on the model; not a confirmatory result)")

@@ -2,8 +2,9 @@
 
 1. Runs every catalogued experiment and suite named in the claims file (quick or full
    specs) into ``OUT/<experiment>/``. An experiment whose folder already holds a finished
-   run of the same spec is not run again (``--fresh`` reruns it), and an interrupted one
-   resumes, so ``reproduce`` itself can be stopped and restarted.
+   run of the same spec is not run again, and an interrupted one resumes, so
+   ``reproduce`` itself can be stopped and restarted; ``--fresh`` recomputes every
+   experiment from the start.
    Runs use the confirmatory seed range (fresh seeds, from
    :data:`~experiments.spec.CONFIRMATORY_SEEDS` on) unless told otherwise.
 2. Checks every claim of the claims file (``experiments/claims.toml``; the format is
@@ -246,8 +247,8 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
         print(f"[reproduce] {spec.name}: finished run found in {d}, not rerun (its report is "
               "rewritten)", file=sys.stderr)
         write_report(d)
-    else:
-        run_experiment(spec, d, workers=workers)
+    else:  # --fresh recomputes a finished run, and an interrupted one from the start
+        run_experiment(spec, d, workers=workers, fresh=fresh)
     return {"name": spec.name, "dir": str(d), "reused": reused,
             "seconds": time.perf_counter() - t0}
 

@@ -189,6 +189,12 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     assert record["claims_file"]["sha256"] == hashlib.sha256(claims.read_bytes()).hexdigest()
     assert main(args) == 0  # a second run reuses the finished experiment
     assert "not rerun" in capsys.readouterr().err
+    before = manifest["timings"]["total_s"]
+    assert main(args + ["--fresh"]) == 0  # --fresh recomputes it
+    err = capsys.readouterr().err
+    assert "not rerun" not in err and "recomputes it" not in err
+    again = json.loads((tmp_path / "r" / "tiny" / "manifest.json").read_text())
+    assert again["timings"]["total_s"] != before
 
 
 def test_seeds_come_from_one_range():
