@@ -2,8 +2,8 @@
 
 On CPU, every ``jax.random`` call is a Threefry hash of its own (a ``split``, each
 ``randint``, each ``permutation``), and in a small world these hashes cost more than the
-dynamics: a world step that drew five times ran at about two thirds of the speed of one
-that drew once. So each built-in world's ``reset_env`` and ``step_env`` makes **one**
+dynamics: in ``Foraging-v0`` (1024 worlds) dropping only the reset's draws made the
+auto-reset step 1.39x faster. So each built-in world's ``reset_env`` and ``step_env`` makes **one**
 call, ``jax.random.uniform(key, (n,))``, and derives everything else from those ``n``
 numbers with the helpers below. The distributions are those of the ``jax.random``
 functions they replace (a float32 uniform resolves 2**-24, so an index is uniform up to
@@ -22,7 +22,8 @@ def pick(u: jnp.ndarray, n: int) -> jnp.ndarray:
 
 def shuffle(u: jnp.ndarray) -> jnp.ndarray:
     """A uniformly random permutation of ``0..len(u)-1`` from ``len(u)`` iid uniforms (their
-    ranks: ties have probability about ``len(u)**2 * 2**-25``)."""
+    ranks). float32 uniforms take 2**23 values, so some pair ties with probability about
+    ``len(u)**2 * 2**-24`` (1e-4 for 40), and a tie keeps index order: a bias that small."""
     return jnp.argsort(u).astype(jnp.int32)
 
 
