@@ -78,11 +78,31 @@ class OnlineState:
     key: jax.Array
 
 
+@struct.dataclass
+class OnlineKnobs:
+    """The online learner's numbers that a fit may vary per participant (traced leaves,
+    not static config): a simulation takes them from the config (:meth:`of`)."""
+
+    temperature: jnp.ndarray  # () base decision temperature (``config.temperature``)
+    learning_rate: jnp.ndarray  # () Adam step size (``config.online_learning_rate``)
+
+    @classmethod
+    def of(cls, config) -> OnlineKnobs:
+        """The knobs a config sets."""
+        return cls(jnp.asarray(config.temperature, jnp.float32),
+                   jnp.asarray(config.online_learning_rate, jnp.float32))
+
+
 def online_optimizer(config):
-    """The optimiser of online sessions (one update per step)."""
+    """The optimiser of online sessions (one update per step), without its step size:
+    Adam's direction; :func:`learn` scales it by ``-knobs.learning_rate`` (exactly what
+    ``optax.adam(lr)`` does, with the step size a traced number a fit can vary).
+    ``eps_root`` (1e-20, below float32 resolution of any second moment above ~1e-13)
+    keeps the derivative of the square root finite where a weight has had no gradient
+    yet, so a fit can differentiate through the learning."""
     return optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm),
-        optax.adam(config.online_learning_rate, eps=1e-5),
+        optax.scale_by_adam(eps=1e-5, eps_root=1e-20),
     )
 
 
@@ -102,13 +122,12 @@ def td_loss(static: Static, params, batch):
     return loss, (delta_v, delta_q)
 
 
-def fresh_affect(static: Static, affect_params, env_state, gains):
-    """Affect state and outputs of a body that has just appeared (one agent)."""
+def fresh_affect(static: Static, affect_params, signals, gains):
+    """Affect state and outputs of a body that has just appeared (one agent; ``signals``
+    its scalar :class:`~worlds.signals.Signals`)."""
     module = static.module
     state0 = module.init(affect_params)
-    return module.step(
-        affect_params, state0, _one(env_state.signals), LearningSignals.zeros(), gains
-    )
+    return module.step(affect_params, state0, signals, LearningSignals.zeros(), gains)
 
 
 def _offered_spread(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
@@ -129,16 +148,23 @@ class Decision(NamedTuple):
     act: jnp.ndarray  # the world action ((1,) or (1, 2) for a timed world)
 
 
-def decide(static: Static, world_params, delib, gains_t, state, key) -> Decision:
-    """Read the values, bias them by the markers and decide (deliberately or at once)."""
-    world, cfg = static.world, static.config
-    mask = world.action_mask(state.env_state, world_params)[0]
+def read_options(static: Static, knobs: OnlineKnobs, gains_t, state):
+    """The values ``q``, tempered preferences and marker bias of every option (both in
+    units of the reward spread), and that spread: what a decision is made from."""
     q, _ = static.network.apply(state.params, network_input(state.obs, state.aff.feelings))
     # values in units of the reward spread (range adaptation), tempered by affect
     scale = jnp.sqrt(state.reward_var) + _EPS
-    temperature = cfg.temperature * state.aff.temperature
+    temperature = knobs.temperature * state.aff.temperature
     prefs = q / (scale * temperature)
     bias = marker_bias(state.markers, gains_t) / scale
+    return q, prefs, bias, scale
+
+
+def decide(static: Static, world_params, delib, knobs, gains_t, state, key) -> Decision:
+    """Read the values, bias them by the markers and decide (deliberately or at once)."""
+    world, cfg = static.world, static.config
+    mask = world.action_mask(state.env_state, world_params)[0]
+    q, prefs, bias, scale = read_options(static, knobs, gains_t, state)
     if cfg.decision == "deliberate":
         dec = deliberate(key, prefs, mask, bias, state.aff.urgency, delib, cfg.max_ticks)
     else:
@@ -152,7 +178,8 @@ def decide(static: Static, world_params, delib, gains_t, state, key) -> Decision
     return Decision(dec, q, prefs, bias, scale, mask, chosen, act)
 
 
-def learn(static: Static, optimizer, state, d: Decision, reward, term, aff_tr, final_obs):
+def learn(static: Static, optimizer, knobs, state, action, chosen, reward, term, aff_tr,
+          final_obs):
     """One TD step (average-reward, differential) on the step just taken: returns
     ``(params, opt_state, delta, delta_q, avg_reward, reward_var)``."""
     cfg = static.config
@@ -160,8 +187,8 @@ def learn(static: Static, optimizer, state, d: Decision, reward, term, aff_tr, f
     _, u_next = static.network.apply(state.params, network_input(final_obs, aff_tr.feelings))
     v_next = aff_tr.marker + jnp.where(term, 0.0, u_next)
     target = reward + aff_tr.reward - state.avg_reward + v_next
-    batch = (state.obs, state.aff.feelings, state.aff.marker, d.dec.action,
-             d.chosen.astype(jnp.float32), jax.lax.stop_gradient(target))
+    batch = (state.obs, state.aff.feelings, state.aff.marker, action,
+             chosen.astype(jnp.float32), jax.lax.stop_gradient(target))
     grads, (delta, delta_q) = jax.grad(partial(td_loss, static), has_aux=True)(
         state.params, batch
     )
@@ -170,36 +197,75 @@ def learn(static: Static, optimizer, state, d: Decision, reward, term, aff_tr, f
     surprise = (reward + aff_tr.reward - state.avg_reward) ** 2
     reward_var = state.reward_var + step_size * (surprise - state.reward_var)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    updates = jax.tree_util.tree_map(lambda u: -knobs.learning_rate * u, updates)
     return (optax.apply_updates(state.params, updates), opt_state, delta, delta_q, avg_reward,
             reward_var)
 
 
+class Outcome(NamedTuple):
+    """What a world returned for one agent's step (or what a record says it returned)."""
+
+    obs: jnp.ndarray  # (D,) the observation now (a new episode's first one after a done)
+    reward: jnp.ndarray  # () extrinsic reward
+    term: jnp.ndarray  # () bool, the episode ended in a terminal state
+    done: jnp.ndarray  # () bool, the episode ended (terminated or truncated)
+    signals: object  # the body and events of the step (scalar Signals)
+    final_obs: jnp.ndarray  # (D,) the observation the step reached (before any reset)
+    start_signals: object  # the body a new episode starts with (used where ``done``)
+
+
+def after_choice(static: Static, optimizer, affect_params, delib, knobs, gains_t, state,
+                 action, chosen, out: Outcome, env_state, key):
+    """Feel the outcome, learn from it and tag the chosen option; a new episode starts
+    with a fresh affect state while networks and tags persist. Returns ``(state,
+    felt, td_error, q_error)``: the next :class:`OnlineState`, the composed affect of
+    the step, and the TD errors of the update."""
+    learning = LearningSignals(reward=out.reward, td_error=state.td_prev)
+    aff_state, aff_tr = static.module.step(affect_params, state.aff_state, out.signals,
+                                           learning, gains_t)
+    params, opt_state, delta, delta_q, avg_reward, reward_var = learn(
+        static, optimizer, knobs, state, action, chosen, out.reward, out.term, aff_tr,
+        out.final_obs)
+    markers = jax.vmap(update_markers, (0, None, None, 0, None))(
+        state.markers, action, chosen, aff_tr.tags, delib.marker_decay
+    )
+    fresh_state, fresh = fresh_affect(static, affect_params, out.start_signals, gains_t)
+    new = OnlineState(
+        params=params,
+        opt_state=opt_state,
+        env_state=env_state,
+        obs=out.obs,
+        aff_state=reset_where(out.done, fresh_state, aff_state),
+        aff=reset_where(out.done, fresh, aff_tr),
+        markers=markers,
+        avg_reward=avg_reward,
+        reward_var=reward_var,
+        td_prev=delta,
+        key=key,
+    )
+    return new, aff_tr, delta, delta_q
+
+
 def online_step(
-    static: Static, optimizer, world_params, affect_params, delib, onset, gains, state, t
+    static: Static, optimizer, world_params, affect_params, delib, knobs, onset, gains, state, t
 ):
     """Decide, act, feel and learn for one step. Returns ``(state, log)``."""
     gains_t = jnp.where(t < onset, gains[0], gains[1])
     key, k_dec, k_env = jax.random.split(state.key, 3)
-    d = decide(static, world_params, delib, gains_t, state, k_dec)
+    d = decide(static, world_params, delib, knobs, gains_t, state, k_dec)
     obs, env_state, reward, term, _, info = static.world.step(k_env, state.env_state, d.act,
                                                               world_params)
-    reward, term, done = reward[0], term[0], info["done"]
     sig = _one(info["signals"])
-    learning = LearningSignals(reward=reward, td_error=state.td_prev)
-    aff_state, aff_tr = static.module.step(affect_params, state.aff_state, sig, learning,
-                                           gains_t)
-    params, opt_state, delta, delta_q, avg_reward, reward_var = learn(
-        static, optimizer, state, d, reward, term, aff_tr, info["final_observation"][0])
-    markers = jax.vmap(update_markers, (0, None, None, 0, None))(
-        state.markers, d.dec.action, d.chosen, aff_tr.tags, delib.marker_decay
-    )
-    # a new episode starts with a fresh affect state; networks and tags persist
-    fresh_state, fresh = fresh_affect(static, affect_params, env_state, gains_t)
+    out = Outcome(obs[0], reward[0], term[0], info["done"], sig, info["final_observation"][0],
+                  _one(env_state.signals))
+    new, aff_tr, delta, delta_q = after_choice(
+        static, optimizer, affect_params, delib, knobs, gains_t, state, d.dec.action,
+        d.chosen, out, env_state, key)
     log = {
         "action": d.dec.action,
         "ticks": d.dec.ticks,
         "timed_out": d.dec.timed_out,
-        "reward": reward,
+        "reward": out.reward,
         "felt_reward": aff_tr.reward,
         "energy": sig.energy,
         "starved": sig.starved,
@@ -207,31 +273,44 @@ def online_step(
         "bias_spread": _offered_spread(d.bias, d.mask),
         "marker_chosen": d.bias[d.dec.action] * d.scale,
         "q": d.q,
+        "prefs": d.prefs,
+        "bias": d.bias,
         "pref_spread": _offered_spread(d.prefs, d.mask),
         "td_error": delta,
         "q_error": jnp.where(d.chosen, delta_q, 0.0),
         "reward_scale": d.scale,
-        "done": done,
+        "done": out.done,
         **{k: v[0] for k, v in info.items() if k not in _BASE_INFO},
     }
-    new = OnlineState(
-        params=params,
-        opt_state=opt_state,
-        env_state=env_state,
-        obs=obs[0],
-        aff_state=reset_where(done, fresh_state, aff_state),
-        aff=reset_where(done, fresh, aff_tr),
-        markers=markers,
-        avg_reward=avg_reward,
-        reward_var=reward_var,
-        td_prev=delta,
-        key=key,
-    )
     return new, log
 
 
+def first_state(static: Static, optimizer, affect_params, net_params, obs, env_state, signals,
+                gains, key) -> OnlineState:
+    """The state before a session's first decision: fresh networks' optimiser, a body that
+    has just appeared (scalar ``signals``), no tags, a unit reward spread."""
+    aff_state, aff = fresh_affect(static, affect_params, signals, gains)
+    return OnlineState(
+        params=net_params,
+        opt_state=optimizer.init(net_params),
+        env_state=env_state,
+        obs=obs,
+        aff_state=aff_state,
+        aff=aff,
+        markers=jnp.zeros((len(static.module.channels), static.world.num_actions), jnp.float32),
+        avg_reward=jnp.zeros((), jnp.float32),
+        reward_var=jnp.ones((), jnp.float32),
+        td_prev=jnp.zeros((), jnp.float32),
+        key=key,
+    )
+
+
 def make_session(static: Static, world_params, affect_params, delib=None, onset_step=None):
-    """Return ``session(key, net_params, lesion) -> logs`` of ``config.total_steps`` steps.
+    """Return ``session(key, net_params, lesion, knobs=None, affect=None,
+    deliberation=None) -> logs`` of ``config.total_steps`` steps (``knobs``:
+    :class:`OnlineKnobs`, default the config's; ``affect`` and ``deliberation`` override
+    the affect parameters and :class:`~affect.deliberation.DeliberationParams` the
+    session was made with: traced numbers a fit or a sweep varies).
 
     ``logs`` maps names to ``(T,)`` arrays, one entry per step: ``action``, ``ticks``,
     ``timed_out``, ``reward``, ``felt_reward``, ``energy``, ``starved``, ``urgency``,
@@ -239,6 +318,8 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
     the offered options), ``marker_chosen`` (the marker bias of the option about to be
     chosen, before the choice, in felt-reward units: the analogue of an anticipatory
     skin-conductance response), ``q (T, K)`` (the action values before the choice),
+    ``prefs (T, K)`` and ``bias (T, K)`` (the tempered preferences and the marker bias
+    the decision read, in units of the reward spread),
     ``td_error``, ``q_error`` (0 when nothing was chosen),
     ``reward_scale`` (``sigma`` used for the decision),
     ``done``, and every per-step ``info`` entry of the world (for ``Choice-v0``:
@@ -256,29 +337,19 @@ def make_session(static: Static, world_params, affect_params, delib=None, onset_
     if isinstance(onset, bool) or not isinstance(onset, int) or not 0 <= onset <= steps:
         raise ValueError(f"onset_step must be an int in [0, {steps}], got {onset_step!r}")
     optimizer = online_optimizer(cfg)
-    n_ch, k_actions = len(static.module.channels), world.num_actions
 
-    def session(key, net_params, lesion: LesionData):
+    def session(key, net_params, lesion: LesionData, knobs: OnlineKnobs | None = None,
+                affect=None, deliberation=None):
+        knobs = OnlineKnobs.of(cfg) if knobs is None else knobs
+        aff_p = affect_params if affect is None else affect
+        dp = delib if deliberation is None else deliberation
         gains = (lesion.train_gains(), lesion.eval_gains())
         key, k_reset = jax.random.split(key)
         obs, env_state = world.reset(k_reset, world_params)
-        aff_state, aff = fresh_affect(static, affect_params, env_state, gains[0])
-        state = OnlineState(
-            params=net_params,
-            opt_state=optimizer.init(net_params),
-            env_state=env_state,
-            obs=obs[0],
-            aff_state=aff_state,
-            aff=aff,
-            markers=jnp.zeros((n_ch, k_actions), jnp.float32),
-            avg_reward=jnp.zeros((), jnp.float32),
-            reward_var=jnp.ones((), jnp.float32),
-            td_prev=jnp.zeros((), jnp.float32),
-            key=key,
-        )
-        step = partial(
-            online_step, static, optimizer, world_params, affect_params, delib, onset, gains
-        )
+        state = first_state(static, optimizer, aff_p, net_params, obs[0], env_state,
+                            _one(env_state.signals), gains[0], key)
+        step = partial(online_step, static, optimizer, world_params, aff_p, dp, knobs, onset,
+                       gains)
         _, logs = jax.lax.scan(step, state, jnp.arange(steps))
         return logs
 
