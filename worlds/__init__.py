@@ -10,7 +10,7 @@ from worlds.commons import Commons, CommonsParams, CommonsState
 from worlds.detour import DETOUR_HELD_OUT_MAP, Detour, DetourParams, DetourState
 from worlds.foraging import Foraging, ForagingParams, ForagingState
 from worlds.gymnasium_world import GymnasiumWorld, GymStep, from_gymnasium
-from worlds.iowa import IowaGambling, IowaParams, IowaState
+from worlds.iowa import CONSTANT_C, IowaGambling, IowaParams, IowaState
 from worlds.layouts import Layout, parse_layout
 from worlds.registry import REGISTRY, check_world_id, make, register, registered
 from worlds.shadowing import check_not_shadowed
@@ -27,6 +27,9 @@ register(
 register("Choice-v0", Choice, doc="repeated choice among k items; equal/unequal trials; deadline")
 register("Commons-v0", Commons, doc="shared regrowing food; share, take, standing; N agents")
 register("IowaGambling-v0", IowaGambling, doc="four-deck Iowa Gambling Task, Bechara 1994 schedule")
+register("IowaGamblingShuffled-v0", IowaGambling,
+         params=lambda w: IowaParams(losses=CONSTANT_C, shuffle=True),
+         doc="IGT payoff scheme 2: deck C's losses all $50, each block of ten cards shuffled")
 register("Detour-v0", Detour,
          doc="goal behind a wall; deceptive gradient; levers that undo each other")
 register("DetourHeldOut-v0", lambda **kw: Detour(layout=DETOUR_HELD_OUT_MAP, **kw),

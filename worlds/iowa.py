@@ -16,6 +16,13 @@ The 41st draw from a deck starts its sequence again.
 The participant draws one card per trial for ``time_limit`` trials (100). Every deck is
 always on offer; an action outside 0..3 draws nothing (a *miss*).
 
+Other schedules are parameters (:class:`IowaParams`: ``gains`` and ``losses`` card by
+card, ``shuffle``): ``IowaGamblingShuffled-v0`` is payoff scheme 2 of Steingroever et
+al. (2015), the decks above with every loss of deck C $50 and the cards of each block of
+ten in a random order per session; a schedule read from recorded sessions (payoff scheme
+3, Bechara & Damasio 2000, whose wins and losses grow) is built by
+``experiments.fit.schemes``.
+
 Observation (float32 ``(5,)``): which decks can be drawn from (always all four, 0/1
 each, the layout of ``Choice-v0``), then the body's energy (the task has no food; the
 participant is sated, energy 1).
@@ -26,7 +33,7 @@ Signals: ``loss = reward_scale * loss`` (>= 0), ``missed`` on a miss, energy con
 1 (``ate``, ``overate`` 0; nobody starves).
 Termination: none; ``truncated`` after ``time_limit`` trials.
 Info (per trial just played): ``deck (A,)`` int32 (-1 on a miss), ``card (A,)`` int32
-(the card's place in its deck's sequence, 0..39; -1 on a miss), ``gain (A,)`` and
+(the card's place in its deck's schedule, 0..N-1; -1 on a miss), ``gain (A,)`` and
 ``loss (A,)`` in dollars, ``net (A,)`` in dollars, ``good (A,)`` bool (deck C or D).
 """
 
@@ -72,14 +79,39 @@ LOSSES = np.array(
     np.int32,
 )
 CARDS_PER_DECK = LOSSES.shape[1]
+CONSTANT_C = np.where((np.arange(4)[:, None] == 2) & (LOSSES > 0), 50, LOSSES).astype(np.int32)
+"""Payoff scheme 2 of Steingroever et al. (2015): the losses of :data:`LOSSES` with every
+loss of deck C $50 (each block of ten cards still loses $250 per deck C, $1250 per A/B)."""
+BLOCK = 10
+"""Cards per block: a shuffled schedule permutes the cards within each block of ten."""
 
 
 @struct.dataclass
 class IowaParams:
-    """Numbers of the task (sweepable pytree leaves)."""
+    """Numbers of the task (sweepable pytree leaves) and its payoff schedule.
+
+    ``gains`` and ``losses`` are ``(4, N)`` whole dollars per card, in the order the cards
+    of each deck are drawn (``None``: the published schedule, :data:`GAINS` and
+    :data:`LOSSES`); the ``N + 1``-th draw from a deck starts its sequence again. With
+    ``shuffle`` (static) each session draws the cards of every block of ten in a random
+    order (payoff scheme 2 of Steingroever et al. 2015).
+    """
 
     reward_scale: float = 0.01  # reward units per dollar
     time_limit: int = 100  # trials (cards drawn) in one session
+    gains: jnp.ndarray | None = None  # (4, N) int32 dollars won per card
+    losses: jnp.ndarray | None = None  # (4, N) int32 dollars lost per card (>= 0)
+    shuffle: bool = struct.field(pytree_node=False, default=False)
+
+    def tables(self) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """``(gains, losses)``, ``(4, N)`` int32 each (the published schedule by default)."""
+        losses = jnp.asarray(LOSSES if self.losses is None else self.losses, jnp.int32)
+        gains = (jnp.broadcast_to(jnp.asarray(GAINS)[:, None], losses.shape)
+                 if self.gains is None else jnp.asarray(self.gains, jnp.int32))
+        if gains.shape != losses.shape or gains.ndim != 2 or gains.shape[0] != 4:
+            raise ValueError(f"IowaParams: gains {gains.shape} and losses {losses.shape} must "
+                             "both be (4, N)")
+        return gains, losses
 
 
 @struct.dataclass
@@ -89,6 +121,7 @@ class IowaState:
     drawn: jnp.ndarray  # (A, 4) int32 cards drawn from each deck so far
     t: jnp.ndarray  # () int32 trials played
     signals: Signals
+    order: jnp.ndarray  # (A, 4, N) int32 the card each draw turns up (shuffled schedules)
 
 
 class IowaGambling(World):
@@ -121,13 +154,24 @@ class IowaGambling(World):
         return jnp.concatenate([available, jnp.ones((self.num_agents, 1), jnp.float32)], axis=1)
 
     def reset_env(self, key, params: IowaParams):
-        """A new session: no card drawn yet."""
-        del key
+        """A new session: no card drawn yet (and, for a shuffled schedule, the order of the
+        cards within every block of ten, from one random draw)."""
         a = self.num_agents
+        n = params.tables()[1].shape[1]
+        order = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (a, 4, n))
+        if params.shuffle:
+            if n % BLOCK:
+                raise ValueError(f"a shuffled schedule needs whole blocks of {BLOCK} cards, "
+                                 f"got {n}")
+            u = jax.random.uniform(key, (a, 4, n // BLOCK, BLOCK))
+            ranks = jnp.argsort(u, axis=-1).astype(jnp.int32)  # a permutation per block
+            order = (ranks + BLOCK * jnp.arange(n // BLOCK, dtype=jnp.int32)[:, None]).reshape(
+                a, 4, n)
         state = IowaState(
             drawn=jnp.zeros((a, 4), jnp.int32),
             t=jnp.zeros((), jnp.int32),
             signals=Signals.at_rest(jnp.ones((a,), jnp.float32)),
+            order=order,
         )
         return self.observe(state), state
 
@@ -137,17 +181,20 @@ class IowaGambling(World):
         deck = jnp.asarray(action, jnp.int32).reshape(self.num_agents)
         in_range = (deck >= 0) & (deck < 4)
         d = jnp.clip(deck, 0, 3)
-        card = jnp.take_along_axis(state.drawn, d[:, None], axis=1)[:, 0] % CARDS_PER_DECK
+        gains, losses = params.tables()
+        n = losses.shape[1]
+        draw = jnp.take_along_axis(state.drawn, d[:, None], axis=1)[:, 0] % n
+        card = state.order[jnp.arange(self.num_agents), d, draw]
         valid = in_range
-        gain = jnp.where(valid, jnp.asarray(GAINS)[d], 0)
-        loss = jnp.where(valid, jnp.asarray(LOSSES)[d, card], 0)
+        gain = jnp.where(valid, gains[d, card], 0)
+        loss = jnp.where(valid, losses[d, card], 0)
         net = gain - loss
         drawn = state.drawn + jax.nn.one_hot(d, 4, dtype=jnp.int32) * valid[:, None]
         scale = jnp.asarray(params.reward_scale, jnp.float32)
         energy = jnp.ones((self.num_agents,), jnp.float32)
         signals = Signals.of(energy, loss=scale * loss.astype(jnp.float32), missed=~valid)
         t = state.t + 1
-        new = IowaState(drawn=drawn, t=t, signals=signals)
+        new = IowaState(drawn=drawn, t=t, signals=signals, order=state.order)
         info = {
             "deck": jnp.where(valid, deck, -1).astype(jnp.int32),
             "card": jnp.where(valid, card, -1).astype(jnp.int32),
