@@ -6,6 +6,8 @@ affectlab reproduce [--quick] [--docs docs] [--readme FILE]
 affectlab figures DIR
 affectlab bench [--quick] [--json FILE]
 affectlab list
+affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
+affectlab recover igt [--model agent] [--participants 100] --out DIR
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
+from experiments.fit import commands as fit_commands
 from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
 from experiments.spec import SpecError, load_spec
@@ -65,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--json", type=Path, default=None, help="write records to FILE")
 
+    _add_reproduce(sub)
+    sub.add_parser("list", help="worlds, affect channels and experiments")
+    fit_commands.add_parsers(sub)
+    return p
+
+
+def _add_reproduce(sub) -> None:
+    """The ``reproduce`` and ``power`` sub-parsers."""
     rep = sub.add_parser("reproduce", help="run the catalogue and check every claim")
     rep.add_argument("--quick", action="store_true", help="the quick specs (minutes)")
     rep.add_argument("--out", type=Path, default=Path("results/reproduce"))
@@ -89,9 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="write the table into this markdown file (between power markers)")
     pw.add_argument("--csv", type=Path, default=None,
                     help="write the table here (default experiments/power.csv)")
-
-    sub.add_parser("list", help="worlds, affect channels and experiments")
-    return p
 
 
 def _error(msg: str, code: int = 2) -> int:
@@ -260,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     code."""
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
-               "reproduce": cmd_reproduce, "power": cmd_power}
+               "reproduce": cmd_reproduce, "power": cmd_power, "fit": fit_commands.cmd_fit,
+               "recover": fit_commands.cmd_recover}
     return handler[args.command](args)
 
 

@@ -49,10 +49,10 @@ def new_figure(ncols: int, size: tuple[float, float], font_scale: float = 1.0,
     return fig, axes
 
 
-def save_figure(fig, folder: str | Path, dpi: int = 150) -> list[Path]:
-    """Write a matplotlib ``Figure`` as ``figure.png`` and ``figure.pdf`` into ``folder``;
-    returns their paths."""
-    paths = [Path(folder) / f"figure.{ext}" for ext in ("png", "pdf")]
+def save_figure(fig, folder: str | Path, dpi: int = 150, name: str = "figure") -> list[Path]:
+    """Write a matplotlib ``Figure`` as ``NAME.png`` and ``NAME.pdf`` (``figure`` by
+    default) into ``folder``; returns their paths."""
+    paths = [Path(folder) / f"{name}.{ext}" for ext in ("png", "pdf")]
     for path in paths:
         fig.savefig(path, dpi=dpi)
     return paths

@@ -1,0 +1,1 @@
+"""Fitting models to human choices: data, models, replay likelihoods, fits, recovery."""

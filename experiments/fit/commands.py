@@ -1,0 +1,184 @@
+"""``affectlab fit`` and ``affectlab recover``.
+
+affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
+affectlab recover igt [--model agent] [--participants 100] --out DIR
+
+``DATA`` is a file in hBayesDM's layout (``.csv``, ``.csv.gz`` or tab-separated
+``.txt``), or ``manylabs``: the calibration set of healthy participants, read from
+``$AFFECTLAB_REFERENCE/igt-manylabs/`` (default ``../shared/reference``, relative to the
+working directory); it is never copied.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affect.storage import atomic_write_text
+from experiments.fit.data import DataError, read_choices
+from experiments.fit.fitting import METHODS, fit_sessions
+from experiments.fit.predictive import measures, predictive, predictive_figure
+from experiments.fit.recovery import MODELS, get_model, recover
+from experiments.fit.report import MANYLABS, comparison, fit_figure, recovery_figure
+
+TASKS = ("igt",)
+"""Tasks that can be fitted (the Iowa Gambling Task, ``IowaGambling-v0``)."""
+SETTINGS = {"agent": (2, 25), "ev": (4, 40), "pvl-delta": (4, 40)}
+"""Default ``(starts, steps)`` per model: the agent's replay is costly, its fits converge
+in fewer steps than the small models need starts."""
+
+
+def manylabs_path() -> Path:
+    """Where the calibration set is read from (``$AFFECTLAB_REFERENCE``)."""
+    root = Path(os.environ.get("AFFECTLAB_REFERENCE", "../shared/reference"))
+    return root / "igt-manylabs" / "igt_manylabs_calibration.csv.gz"
+
+
+def add_parsers(sub) -> None:
+    """Add ``fit`` and ``recover`` to the ``affectlab`` sub-parsers."""
+    fit = sub.add_parser("fit", help="fit models to human choices (hBayesDM layout)")
+    fit.add_argument("task", choices=TASKS)
+    fit.add_argument("data", help="a choice file (.csv, .csv.gz, .txt) or 'manylabs'")
+    fit.add_argument("--model", default="agent",
+                     help=f"comma-separated models, the first drawn ({', '.join(MODELS)})")
+    _common(fit)
+    fit.add_argument("--participants", type=int, default=None,
+                     help="fit only the first N participants of the file")
+
+    rec = sub.add_parser("recover", help="parameter recovery on simulated participants")
+    rec.add_argument("task", choices=TASKS)
+    rec.add_argument("--model", default="agent", choices=MODELS)
+    rec.add_argument("--participants", type=int, default=100)
+    rec.add_argument("--trials", type=int, default=100)
+    _common(rec)
+
+
+def _common(p) -> None:
+    p.add_argument("--free", default=None,
+                   help="comma-separated parameters to fit (default: the model's own set); "
+                        "e.g. marker_gain to fit the gain of a marker lesion")
+    p.add_argument("--decision", default=None, choices=("deliberate", "softmax"),
+                   help="the agent's decision rule (default: the agent's config)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--starts", type=int, default=None, help="starts per participant")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps per start")
+    p.add_argument("--method", default="scoring", choices=sorted(METHODS))
+    p.add_argument("--ml", action="store_true", help="maximum likelihood (no prior)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _models(args):
+    names = [m.strip() for m in args.model.split(",") if m.strip()]
+    free = None if args.free is None else tuple(f.strip() for f in args.free.split(","))
+    if free is not None and len(names) > 1:
+        raise ValueError("--free applies to one model; give one --model with it")
+    models = []
+    for name in names:
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+        models.append(get_model(name, free, args.decision if name == "agent" else None))
+    return models
+
+
+def _settings(args, name):
+    starts, steps = SETTINGS[name]
+    return (args.starts or starts), (args.steps or steps)
+
+
+def cmd_fit(args) -> int:
+    """``affectlab fit``: fits.csv (one row per participant and model), comparison.csv,
+    summary.txt and the figure."""
+    path = manylabs_path() if args.data == "manylabs" else Path(args.data)
+    try:
+        sessions = read_choices(path)
+        models = _models(args)
+    except (DataError, ValueError) as err:
+        print(f"affectlab: error: {err}", file=sys.stderr)
+        return 2
+    if args.participants is not None:
+        sessions = sessions.select(np.arange(min(args.participants, len(sessions.subjects))))
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"{len(sessions.subjects)} participants, {int(sessions.trials.sum())} choices "
+          f"from {path}", file=sys.stderr)
+    tables, timing = [], {}
+    for model in models:
+        starts, steps = _settings(args, model.name)
+        t0 = time.perf_counter()
+        df = fit_sessions(model, sessions, restarts=starts, steps=steps, method=args.method,
+                          prior=not args.ml, seed=args.seed)
+        timing[model.name] = time.perf_counter() - t0
+        tables.append(df.assign(model=model.name))
+        fits = pd.concat(tables, ignore_index=True)
+        atomic_write_text(args.out / "fits.csv", fits.to_csv(index=False))
+    table = comparison(fits)
+    atomic_write_text(args.out / "comparison.csv", table.to_csv(index=False))
+    cite = MANYLABS if args.data == "manylabs" else str(path)
+    params = {m.name: list(m.free_params) for m in models}
+    summary = _summary(fits, table, models, timing, args, cite)
+    atomic_write_text(args.out / "summary.txt", summary)
+    source = "Steingroever et al. (2015), many labs" if args.data == "manylabs" else path.name
+    fit_figure(fits, params, args.out, f"{len(sessions.subjects)} participants ({source}); "
+               f"{'ML' if args.ml else 'MAP'} fits, best of each participant's starts")
+    _write_predictive(models, fits, sessions, args, source)
+    print(summary)
+    print(f"wrote {args.out}/fits.csv, comparison.csv, summary.txt, figure.png, "
+          "predictive.csv, predictive.png")
+    return 0
+
+
+def _write_predictive(models, fits, sessions, args, source) -> None:
+    """predictive.csv and predictive.png: people against each fitted model."""
+    schemes = (sessions.extra["payoff_scheme"].to_numpy().astype(int)
+               if "payoff_scheme" in sessions.extra else np.ones(len(sessions.subjects), int))
+    tables = [measures(sessions.choice, "people", sessions.subjects, schemes)]
+    for model in models:
+        print(f"posterior predictive: simulating {model.name}", file=sys.stderr)
+        rows = fits[fits["model"] == model.name].reset_index(drop=True)
+        tables.append(predictive(model, rows, sessions, seed=args.seed))
+    table = pd.concat(tables, ignore_index=True)
+    atomic_write_text(args.out / "predictive.csv", table.to_csv(index=False))
+    predictive_figure(table, args.out, f"Posterior predictive: each participant simulated "
+                      f"once with their fitted parameters ({source}); means, 95% t intervals")
+
+
+def _summary(fits, table, models, timing, args, cite) -> str:
+    kind = ("maximum likelihood" if args.ml
+            else "MAP (Normal(0, 1.5) prior on each unconstrained parameter)")
+    lines = [f"fits: {kind}, method {args.method}; data: {cite}", ""]
+    for m in models:
+        rows = fits[fits["model"] == m.name]
+        med = ", ".join(f"{p} {rows[p].median():.4g}" for p in m.free)
+        starts, steps = _settings(args, m.name)
+        lines.append(f"{m.name}: median {med}; {starts} starts x {steps} steps, "
+                     f"{timing[m.name]:.0f} s")
+    lines += ["", "model comparison (BIC per participant):", table.to_string(index=False), ""]
+    return "\n".join(lines)
+
+
+def cmd_recover(args) -> int:
+    """``affectlab recover``: recovery.csv, recovery_summary.csv and the figure."""
+    try:
+        (model,) = _models(args)
+        if args.participants < 2 or args.trials < 1:
+            raise ValueError("--participants must be >= 2 and --trials >= 1")
+    except ValueError as err:
+        print(f"affectlab: error: {err}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    starts, steps = _settings(args, model.name)
+    t0 = time.perf_counter()
+    table, summary = recover(model, args.participants, args.trials, args.seed,
+                             restarts=starts, steps=steps, method=args.method,
+                             prior=not args.ml)
+    atomic_write_text(args.out / "recovery.csv", table.to_csv(index=False))
+    atomic_write_text(args.out / "recovery_summary.csv", summary.to_csv(index=False))
+    recovery_figure(table, summary, model.name, args.out)
+    print(summary.to_string(index=False))
+    print(f"{time.perf_counter() - t0:.0f} s; wrote {args.out}/recovery.csv, "
+          "recovery_summary.csv, figure.png")
+    return 0
