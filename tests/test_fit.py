@@ -261,3 +261,25 @@ def test_posterior_predictive_plays_each_participants_scheme(tmp_path):
     np.testing.assert_allclose(shares, 1.0)
     predictive_figure(pd.concat([people, sim]), tmp_path, "test")
     assert (tmp_path / "predictive.png").exists()
+
+
+def test_example_data_are_read_from_their_archive(tmp_path):
+    """An example fetched at run time is read from the archive pip downloaded (here a
+    stand-in archive: the tests need no network)."""
+    import io
+    import tarfile
+
+    from experiments.fit.data import EXAMPLES, read_example
+
+    _, archive, member = EXAMPLES["hbayesdm-igt"]
+    folder = tmp_path / "examples"
+    folder.mkdir()
+    text = _frame(n=2, t=5).drop(columns=["study", "noise"]).to_csv(sep="\t", index=False)
+    with tarfile.open(folder / archive, "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = len(text.encode())
+        tar.addfile(info, io.BytesIO(text.encode()))
+    s = read_example("hbayesdm-igt", cache=tmp_path)
+    assert s.subjects == ["p0", "p1"] and s.choice.shape == (2, 5)
+    with pytest.raises(DataError, match="unknown example"):
+        read_example("nope", cache=tmp_path)

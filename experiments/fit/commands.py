@@ -4,9 +4,10 @@ affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
 affectlab recover igt [--model agent] [--participants 100] --out DIR
 
 ``DATA`` is a file in hBayesDM's layout (``.csv``, ``.csv.gz`` or tab-separated
-``.txt``), or ``manylabs``: the calibration set of healthy participants, read from
+``.txt``); ``manylabs``: the calibration set of healthy participants, read from
 ``$AFFECTLAB_REFERENCE/igt-manylabs/`` (default ``../shared/reference``, relative to the
-working directory); it is never copied.
+working directory), never copied; or ``hbayesdm-igt``: hBayesDM's IGT example (GPL-3),
+fetched at run time with ``pip download`` and read from the archive.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from affect.storage import atomic_write_text
-from experiments.fit.data import DataError, read_choices
+from experiments.fit.data import EXAMPLES, DataError, read_choices, read_example
 from experiments.fit.fitting import METHODS, fit_sessions
 from experiments.fit.predictive import measures, predictive, predictive_figure
 from experiments.fit.recovery import MODELS, get_model, recover
@@ -43,7 +44,9 @@ def add_parsers(sub) -> None:
     """Add ``fit`` and ``recover`` to the ``affectlab`` sub-parsers."""
     fit = sub.add_parser("fit", help="fit models to human choices (hBayesDM layout)")
     fit.add_argument("task", choices=TASKS)
-    fit.add_argument("data", help="a choice file (.csv, .csv.gz, .txt) or 'manylabs'")
+    fit.add_argument("data", help="a choice file (.csv, .csv.gz, .txt), 'manylabs' (the "
+                     "calibration set) or an example fetched at run time: "
+                     + ", ".join(EXAMPLES))
     fit.add_argument("--model", default="agent",
                      help=f"comma-separated models, the first drawn ({', '.join(MODELS)})")
     _common(fit)
@@ -95,7 +98,8 @@ def cmd_fit(args) -> int:
     summary.txt and the figure."""
     path = manylabs_path() if args.data == "manylabs" else Path(args.data)
     try:
-        sessions = read_choices(path)
+        sessions = (read_example(args.data) if args.data in EXAMPLES
+                    else read_choices(path))
         models = _models(args)
     except (DataError, ValueError) as err:
         print(f"affectlab: error: {err}", file=sys.stderr)
@@ -117,7 +121,8 @@ def cmd_fit(args) -> int:
         atomic_write_text(args.out / "fits.csv", fits.to_csv(index=False))
     table = comparison(fits)
     atomic_write_text(args.out / "comparison.csv", table.to_csv(index=False))
-    cite = MANYLABS if args.data == "manylabs" else str(path)
+    cite = {"manylabs": MANYLABS, "hbayesdm-igt": "hBayesDM 1.1.1 example data (Ahn, Haines "
+            "& Zhang 2017, Computational Psychiatry 1, 24-57; GPL-3)"}.get(args.data, str(path))
     params = {m.name: list(m.free_params) for m in models}
     summary = _summary(fits, table, models, timing, args, cite)
     atomic_write_text(args.out / "summary.txt", summary)

