@@ -171,6 +171,9 @@ def test_fit_command_writes_fits_comparison_and_figure(tmp_path, capsys):
     comp = pd.read_csv(out / "comparison.csv")
     assert comp["share_best_bic"].sum() == pytest.approx(1.0)
     assert (out / "figure.png").stat().st_size > 10_000 and (out / "summary.txt").exists()
+    pred = pd.read_csv(out / "predictive.csv")  # 60 trials: three blocks of 20 compared
+    assert set(pred["source"]) == {"people", "ev", "pvl-delta"}
+    assert sorted(pred.loc[pred["measure"] == "net", "block"].unique()) == [1, 2, 3]
 
 
 def test_fit_command_errors(tmp_path, capsys):

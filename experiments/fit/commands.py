@@ -23,7 +23,7 @@ import pandas as pd
 from affect.storage import atomic_write_text
 from experiments.fit.data import EXAMPLES, DataError, read_choices, read_example
 from experiments.fit.fitting import METHODS, fit_sessions
-from experiments.fit.predictive import measures, predictive, predictive_figure
+from experiments.fit.predictive import horizon, measures, predictive, predictive_figure
 from experiments.fit.recovery import MODELS, get_model, recover
 from experiments.fit.report import MANYLABS, comparison, fit_figure, recovery_figure
 
@@ -138,9 +138,14 @@ def cmd_fit(args) -> int:
 
 def _write_predictive(models, fits, sessions, args, source) -> None:
     """predictive.csv and predictive.png: people against each fitted model."""
+    compared = horizon(sessions)
+    if compared == 0:
+        print("posterior predictive: skipped (a participant played fewer than 20 trials)",
+              file=sys.stderr)
+        return
     schemes = (sessions.extra["payoff_scheme"].to_numpy().astype(int)
                if "payoff_scheme" in sessions.extra else np.ones(len(sessions.subjects), int))
-    tables = [measures(sessions.choice, "people", sessions.subjects, schemes)]
+    tables = [measures(sessions.choice, "people", sessions.subjects, schemes, compared)]
     for model in models:
         print(f"posterior predictive: simulating {model.name}", file=sys.stderr)
         rows = fits[fits["model"] == model.name].reset_index(drop=True)

@@ -18,10 +18,18 @@ from experiments.fit.schemes import scheme_params
 BLOCK, TRIALS = 20, 100
 
 
-def measures(choice: np.ndarray, source: str, subjects, schemes) -> pd.DataFrame:
+def horizon(sessions: Sessions) -> int:
+    """Trials compared: the first 100, or fewer whole blocks of 20 where a participant
+    played fewer (0 when someone played fewer than 20)."""
+    return int(min(TRIALS, sessions.trials.min()) // BLOCK * BLOCK)
+
+
+def measures(choice: np.ndarray, source: str, subjects, schemes,
+             trials: int = TRIALS) -> pd.DataFrame:
     """Tidy rows ``source, subjID, scheme, measure, block, value`` of sessions ``(N, T)``:
-    ``net`` per block of 20 and each deck's share (``A``..``D``) over the first 100 trials."""
-    c = np.asarray(choice)[:, :TRIALS]
+    ``net`` per block of 20 and each deck's share (``A``..``D``) over the first
+    ``trials`` trials (100, a multiple of 20)."""
+    c = np.asarray(choice)[:, :trials]
     blocks = c.reshape(len(c), -1, BLOCK)
     net = np.isin(blocks, (2, 3)).sum(-1) - np.isin(blocks, (0, 1)).sum(-1)
     rows = []
@@ -47,10 +55,10 @@ def predictive(model: Model, fits: pd.DataFrame, sessions: Sessions, seed: int =
     such column) for the trials they played."""
     schemes = (sessions.extra["payoff_scheme"].to_numpy().astype(int)
                if "payoff_scheme" in sessions.extra else np.ones(len(sessions.subjects), int))
-    trials = sessions.trials
+    trials, compared = sessions.trials, horizon(sessions)
     z = _theta_z(model, fits)
     keys = jax.random.split(jax.random.PRNGKey(seed), len(z))
-    choice = np.full((len(z), TRIALS), -1, np.int32)
+    choice = np.full((len(z), compared), -1, np.int32)
     for scheme in np.unique(schemes):
         own = schemes == scheme
         params = scheme_params(int(scheme), sessions.select(own) if scheme == 3 else None)
@@ -58,8 +66,8 @@ def predictive(model: Model, fits: pd.DataFrame, sessions: Sessions, seed: int =
             rows = np.flatnonzero(own & (trials == steps))
             run = jax.jit(jax.vmap(lambda k, zi, s=int(steps), p=params: model.simulate(
                 k, model.theta(zi), s, p)["choice"]))
-            choice[rows] = np.asarray(run(keys[rows], jnp.asarray(z[rows])))[:, :TRIALS]
-    return measures(choice, model.name, sessions.subjects, schemes)
+            choice[rows] = np.asarray(run(keys[rows], jnp.asarray(z[rows])))[:, :compared]
+    return measures(choice, model.name, sessions.subjects, schemes, compared)
 
 
 def predictive_figure(table: pd.DataFrame, folder, title: str) -> list:
@@ -81,7 +89,8 @@ def predictive_figure(table: pd.DataFrame, folder, title: str) -> list:
         decks = rows[rows["measure"].isin(list("ABCD"))]
         sns.barplot(data=decks, x="measure", y="value", hue="source", hue_order=order,
                     errorbar=t_errorbar, ax=axes[2 * j + 1])
-        axes[2 * j + 1].set(title=f"scheme {scheme}: deck shares, trials 1-100", xlabel="deck",
+        last = int(net["block"].max()) * BLOCK
+        axes[2 * j + 1].set(title=f"scheme {scheme}: deck shares, trials 1-{last}", xlabel="deck",
                             ylabel="share of choices")
     for ax in axes:
         ax.legend(fontsize=7, title="")
