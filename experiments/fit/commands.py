@@ -1,7 +1,8 @@
 """``affectlab fit`` and ``affectlab recover``.
 
 affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
-affectlab recover igt [--model agent] [--participants 100] --out DIR
+affectlab fit choice-rt DATA [--model race,ddm] --out DIR
+affectlab recover igt|choice-rt [--model agent] [--participants 100] --out DIR
 
 ``DATA`` is a file in hBayesDM's layout (``.csv``, ``.csv.gz`` or tab-separated
 ``.txt``); ``manylabs``: the calibration set of healthy participants, read from
@@ -26,10 +27,14 @@ from experiments.fit.fitting import METHODS, fit_sessions
 from experiments.fit.predictive import horizon, measures, predictive, predictive_figure
 from experiments.fit.recovery import MODELS, get_model, recover
 from experiments.fit.report import MANYLABS, comparison, fit_figure, recovery_figure
+from experiments.fit.rt import RT_EXAMPLES, read_rt, read_rt_example
 
-TASKS = ("igt",)
-"""Tasks that can be fitted (the Iowa Gambling Task, ``IowaGambling-v0``)."""
-SETTINGS = {"agent": (2, 25), "ev": (4, 40), "pvl-delta": (4, 40)}
+TASKS = {"igt": ("agent", "ev", "pvl-delta"), "choice-rt": ("race", "ddm")}
+"""Tasks that can be fitted and their models (the first is the default): the Iowa
+Gambling Task (``IowaGambling-v0``), and two-item value-based choices with response
+times (:mod:`experiments.fit.rt`)."""
+SETTINGS = {"agent": (2, 25), "ev": (4, 40), "pvl-delta": (4, 40), "ddm": (4, 30),
+            "race": (4, 30)}
 """Default ``(starts, steps)`` per model: the agent's replay is costly, its fits converge
 in fewer steps than the small models need starts."""
 
@@ -43,19 +48,21 @@ def manylabs_path() -> Path:
 def add_parsers(sub) -> None:
     """Add ``fit`` and ``recover`` to the ``affectlab`` sub-parsers."""
     fit = sub.add_parser("fit", help="fit models to human choices (hBayesDM layout)")
-    fit.add_argument("task", choices=TASKS)
+    fit.add_argument("task", choices=list(TASKS))
     fit.add_argument("data", help="a choice file (.csv, .csv.gz, .txt), 'manylabs' (the "
                      "calibration set) or an example fetched at run time: "
-                     + ", ".join(EXAMPLES))
-    fit.add_argument("--model", default="agent",
-                     help=f"comma-separated models, the first drawn ({', '.join(MODELS)})")
+                     + ", ".join([*EXAMPLES, *RT_EXAMPLES]))
+    fit.add_argument("--model", default=None,
+                     help="comma-separated models, the first drawn (igt: agent, ev, "
+                          "pvl-delta; choice-rt: race, ddm; default: the first)")
     _common(fit)
     fit.add_argument("--participants", type=int, default=None,
                      help="fit only the first N participants of the file")
 
     rec = sub.add_parser("recover", help="parameter recovery on simulated participants")
-    rec.add_argument("task", choices=TASKS)
-    rec.add_argument("--model", default="agent", choices=MODELS)
+    rec.add_argument("task", choices=list(TASKS))
+    rec.add_argument("--model", default=None, choices=MODELS,
+                     help="the model (default: the task's first)")
     rec.add_argument("--participants", type=int, default=100)
     rec.add_argument("--trials", type=int, default=100)
     _common(rec)
@@ -76,16 +83,24 @@ def _common(p) -> None:
 
 
 def _models(args):
-    names = [m.strip() for m in args.model.split(",") if m.strip()]
+    names = [m.strip() for m in (args.model or TASKS[args.task][0]).split(",") if m.strip()]
     free = None if args.free is None else tuple(f.strip() for f in args.free.split(","))
     if free is not None and len(names) > 1:
         raise ValueError("--free applies to one model; give one --model with it")
     models = []
     for name in names:
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+        if name not in TASKS[args.task]:
+            raise ValueError(f"model {name!r} does not fit task {args.task!r}; its models: "
+                             f"{', '.join(TASKS[args.task])}")
         models.append(get_model(name, free, args.decision if name == "agent" else None))
     return models
+
+
+def _read(task: str, data: str, path: Path):
+    """The sessions of ``data`` for ``task`` (a file or a named example)."""
+    if task == "choice-rt":
+        return read_rt_example(data) if data in RT_EXAMPLES else read_rt(path)
+    return read_example(data) if data in EXAMPLES else read_choices(path)
 
 
 def _settings(args, name):
@@ -98,8 +113,7 @@ def cmd_fit(args) -> int:
     summary.txt and the figure."""
     path = manylabs_path() if args.data == "manylabs" else Path(args.data)
     try:
-        sessions = (read_example(args.data) if args.data in EXAMPLES
-                    else read_choices(path))
+        sessions = _read(args.task, args.data, path)
         models = _models(args)
     except (DataError, ValueError) as err:
         print(f"affectlab: error: {err}", file=sys.stderr)
@@ -122,17 +136,22 @@ def cmd_fit(args) -> int:
     table = comparison(fits)
     atomic_write_text(args.out / "comparison.csv", table.to_csv(index=False))
     cite = {"manylabs": MANYLABS, "hbayesdm-igt": "hBayesDM 1.1.1 example data (Ahn, Haines "
-            "& Zhang 2017, Computational Psychiatry 1, 24-57; GPL-3)"}.get(args.data, str(path))
+            "& Zhang 2017, Computational Psychiatry 1, 24-57; GPL-3)",
+            "addm": "aDDM toolbox 0.1.12 expdata.csv (Tavares, Perona & Rangel 2017, Frontiers "
+            "in Neuroscience 11:468; GPL-3)"}.get(args.data, str(path))
     params = {m.name: list(m.free_params) for m in models}
     summary = _summary(fits, table, models, timing, args, cite)
     atomic_write_text(args.out / "summary.txt", summary)
-    source = "Steingroever et al. (2015), many labs" if args.data == "manylabs" else path.name
-    fit_figure(fits, params, args.out, f"{len(sessions.subjects)} participants ({source}); "
+    source = {"manylabs": "Steingroever et al. (2015), many labs",
+              "addm": "aDDM toolbox, Tavares et al. (2017)"}.get(args.data, path.name)
+    fit_figure(fits, params, args.out, chance=np.log(0.25) if args.task == "igt" else None,
+               title=f"{len(sessions.subjects)} participants ({source}); "
                f"{'ML' if args.ml else 'MAP'} fits, best of each participant's starts")
-    _write_predictive(models, fits, sessions, args, source)
+    if args.task == "igt":
+        _write_predictive(models, fits, sessions, args, source)
     print(summary)
-    print(f"wrote {args.out}/fits.csv, comparison.csv, summary.txt, figure.png, "
-          "predictive.csv, predictive.png")
+    extra = ", predictive.csv, predictive.png" if args.task == "igt" else ""
+    print(f"wrote {args.out}/fits.csv, comparison.csv, summary.txt, figure.png{extra}")
     return 0
 
 

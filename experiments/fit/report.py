@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from experiments.analysis.plots import new_figure, save_figure, seaborn
@@ -38,10 +37,11 @@ def comparison(fits: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_figure(fits: pd.DataFrame, params: dict[str, list], folder: Path,
-               title: str) -> list[Path]:
+               title: str, chance: float | None = None) -> list[Path]:
     """Histograms of the first model's fitted parameters (``params``: model name ->
     its free :class:`~experiments.fit.models.Param`), each model's share of best BIC,
-    and each model's log-likelihood per trial (``figure.png``/``.pdf``)."""
+    and each model's log-likelihood per trial, with ``chance`` dashed where given
+    (``figure.png``/``.pdf``)."""
     sns = seaborn()
     first = next(iter(params))
     free = params[first]
@@ -60,8 +60,10 @@ def fit_figure(fits: pd.DataFrame, params: dict[str, list], folder: Path,
     per_trial = fits.assign(ll_per_trial=fits["loglik"] / fits["trials"])
     sns.violinplot(data=per_trial, x="model", y="ll_per_trial", ax=axes[-1], color="0.85",
                    cut=0, inner="quartile", order=order)
-    axes[-1].axhline(np.log(0.25), color="0.4", lw=0.8, ls="--")
-    axes[-1].set(title="Log-lik. per choice (dashed: chance)", xlabel="",
+    if chance is not None:
+        axes[-1].axhline(chance, color="0.4", lw=0.8, ls="--")
+    axes[-1].set(title="Log-lik. per trial" + (" (dashed: chance)" if chance is not None
+                                                else ""), xlabel="",
                  ylabel="log-likelihood / trial")
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, folder)
