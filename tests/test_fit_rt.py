@@ -123,5 +123,26 @@ def test_fit_command_on_choice_rt(tmp_path):
                  "--steps", "6", "--starts", "1"]) == 0
     fits = pd.read_csv(out / "fits.csv")
     assert set(fits["model"]) == {"race", "ddm"} and np.isfinite(fits["loglik"]).all()
+    pred = pd.read_csv(out / "predictive.csv")
+    assert set(pred["source"]) == {"people", "race", "ddm"}
+    shares = pred[pred["measure"] == "p_first"]["value"]
+    assert shares.between(0, 1).all() and (out / "predictive.png").exists()
     assert main(["fit", "choice-rt", str(data), "--model", "agent", "--out",
                  str(tmp_path / "x")]) == 2
+
+
+def test_ddm_predictions_are_the_densitys_moments():
+    """The chronometric prediction (choice share, mean decision time) is the first passage
+    density's own: integrated numerically."""
+    from experiments.fit.rt import _predict
+
+    theta = {"d": 0.4, "a": 2.0, "t0": 0.3}
+    p_first, mean_rt = _predict(DDM, theta, 1.5)
+    v, a = 0.4 * 1.5, 2.0
+
+    def moment(power, drift):
+        return integrate.quad(lambda t: t**power * float(np.exp(wiener_lower_logpdf(
+            jnp.float32(t), drift, a))), 1e-4, 60, limit=300)[0]
+
+    assert p_first == pytest.approx(moment(0, -v), abs=1e-3)
+    assert mean_rt - 0.3 == pytest.approx(moment(1, -v) + moment(1, v), rel=1e-3)

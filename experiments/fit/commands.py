@@ -27,7 +27,13 @@ from experiments.fit.fitting import METHODS, fit_sessions
 from experiments.fit.predictive import horizon, measures, predictive, predictive_figure
 from experiments.fit.recovery import MODELS, get_model, recover
 from experiments.fit.report import MANYLABS, comparison, fit_figure, recovery_figure
-from experiments.fit.rt import RT_EXAMPLES, read_rt, read_rt_example
+from experiments.fit.rt import (
+    RT_EXAMPLES,
+    chronometric,
+    chronometric_figure,
+    read_rt,
+    read_rt_example,
+)
 
 TASKS = {"igt": ("agent", "ev", "pvl-delta"), "choice-rt": ("race", "ddm")}
 """Tasks that can be fitted and their models (the first is the default): the Iowa
@@ -149,10 +155,25 @@ def cmd_fit(args) -> int:
                f"{'ML' if args.ml else 'MAP'} fits, best of each participant's starts")
     if args.task == "igt":
         _write_predictive(models, fits, sessions, args, source)
+    else:
+        _write_chronometric(models, fits, sessions, args, source)
     print(summary)
-    extra = ", predictive.csv, predictive.png" if args.task == "igt" else ""
-    print(f"wrote {args.out}/fits.csv, comparison.csv, summary.txt, figure.png{extra}")
+    print(f"wrote {args.out}/fits.csv, comparison.csv, summary.txt, figure.png, "
+          "predictive.csv, predictive.png")
     return 0
+
+
+def _write_chronometric(models, fits, sessions, args, source) -> None:
+    """predictive.csv and predictive.png of choice-RT fits: choice share and mean RT by
+    value difference, people against each model's predictions."""
+    tables = [chronometric(m, fits[fits["model"] == m.name].reset_index(drop=True), sessions)
+              for m in models]
+    people = tables[0][tables[0]["source"] == "people"]
+    table = pd.concat([people] + [t[t["source"] != "people"] for t in tables],
+                      ignore_index=True)
+    atomic_write_text(args.out / "predictive.csv", table.to_csv(index=False))
+    chronometric_figure(table, args.out, f"Fitted models' predictions against the choices "
+                        f"and times of {len(sessions.subjects)} people ({source})")
 
 
 def _write_predictive(models, fits, sessions, args, source) -> None:

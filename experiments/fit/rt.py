@@ -283,3 +283,54 @@ RACE = Model(
      Param("urgency", 0.0, 1.0, _REST_URGENCY, doc="urgency (the agent's at rest: 0.3)")),
     ("value_scale", "tick", "t0"), _race_loglik, _race_simulate,
     reference="the agent's decision process (affect.deliberation), exact for two options")
+
+
+# ----------------------------------------------------------------- predictions
+def chronometric(model: Model, fits: pd.DataFrame, sessions: RTSessions) -> pd.DataFrame:
+    """Each fitted participant's predicted share of item-1 choices and mean response time
+    at every value difference they met, next to what they did: tidy rows ``source,
+    subjID, difference, measure (p_first, mean_rt), value``. Predictions are exact (the
+    race's tick distribution; the DDM's ``1 / (1 + exp(-v a))`` and mean decision time
+    ``a / (2 v) tanh(v a / 2)``), without the contaminant."""
+    rows = []
+    for i, sid in enumerate(sessions.subjects):
+        ok = sessions.valid[i]
+        theta = {p.name: jnp.float32(p.default) for p in model.params}
+        theta.update({p: jnp.float32(fits[p].iloc[i]) for p in model.free})
+        for lvl in np.unique(sessions.level[i][ok]):
+            sel = ok & (sessions.level[i] == lvl)
+            diff = float(sessions.levels[lvl])
+            rows += [("people", sid, diff, "p_first", float((sessions.choice[i][sel] == 0).mean())),
+                     ("people", sid, diff, "mean_rt", float(sessions.rt[i][sel].mean()))]
+            p_first, mean_rt = _predict(model, theta, diff)
+            rows += [(model.name, sid, diff, "p_first", p_first),
+                     (model.name, sid, diff, "mean_rt", mean_rt)]
+    return pd.DataFrame(rows, columns=["source", "subjID", "difference", "measure", "value"])
+
+
+def _predict(model: Model, theta, diff: float) -> tuple[float, float]:
+    if model.name == "race":
+        probs = np.asarray(_race_probs(theta, jnp.asarray([diff]))[0])
+        ticks = (probs.sum(0) * np.arange(1, _TICKS + 1)).sum()
+        return float(probs[0].sum()), float(theta["t0"] + theta["tick"] * ticks)
+    v, a = float(theta["d"]) * diff, float(theta["a"])
+    dt = a * a / 4 if abs(v) < 1e-6 else a / (2 * v) * np.tanh(v * a / 2)
+    return float(1 / (1 + np.exp(-v * a))), float(theta["t0"]) + dt
+
+
+def chronometric_figure(table: pd.DataFrame, folder, title: str) -> list:
+    """Choice share and mean response time against the value difference, people and each
+    model (means over participants, 95% t intervals): ``predictive.png``/``.pdf``."""
+    from experiments.analysis.plots import new_figure, save_figure, seaborn, t_errorbar
+
+    sns = seaborn()
+    fig, axes = new_figure(2, (10, 3.8))
+    order = list(dict.fromkeys(table["source"]))
+    for ax, (measure, label) in zip(axes, [("p_first", "share of item-1 choices"),
+                                           ("mean_rt", "mean response time (s)")], strict=True):
+        sns.lineplot(data=table[table["measure"] == measure], x="difference", y="value",
+                     hue="source", hue_order=order, marker="o", errorbar=t_errorbar, ax=ax)
+        ax.set(xlabel="value1 - value2", ylabel=label, title=label)
+        ax.legend(fontsize=8, title="")
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, folder, name="predictive")
