@@ -186,6 +186,11 @@ def test_fit_command_errors(tmp_path, capsys):
     assert main(["fit", "igt", str(good), "--model", "ev", "--free", "zeta",
                  "--out", str(tmp_path / "o")]) == 2
     assert "no parameter(s) ['zeta']" in capsys.readouterr().err
+    assert main(["fit", "igt", str(good), "--model", "ev", "--steps", "0",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--steps must be >= 1" in capsys.readouterr().err
+    assert main(["fit", "igt", str(good), "--model", "ev,nope", "--out", str(tmp_path / "o")]) == 2
+    assert "does not fit task 'igt'" in capsys.readouterr().err
 
 
 def test_recover_command(tmp_path, capsys):
@@ -286,3 +291,14 @@ def test_example_data_are_read_from_their_archive(tmp_path):
     assert s.subjects == ["p0", "p1"] and s.choice.shape == (2, 5)
     with pytest.raises(DataError, match="unknown example"):
         read_example("nope", cache=tmp_path)
+
+
+def test_an_unknown_payoff_scheme_skips_only_the_predictive_check(tmp_path, capsys):
+    data = tmp_path / "odd.csv"
+    frame = _frame(n=2, t=20).drop(columns="noise").assign(payoff_scheme=7)
+    frame.to_csv(data, index=False)
+    out = tmp_path / "fit"
+    assert main(["fit", "igt", str(data), "--model", "ev", "--steps", "3", "--out",
+                 str(out)]) == 0
+    assert "predictive check was skipped (unknown payoff scheme 7" in capsys.readouterr().err
+    assert len(pd.read_csv(out / "fits.csv")) == 2 and not (out / "predictive.csv").exists()

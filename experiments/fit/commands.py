@@ -102,6 +102,15 @@ def _models(args):
     return models
 
 
+def _check_counts(args) -> None:
+    """Raise ``ValueError`` for a count below 1 (``--participants``, ``--starts``,
+    ``--steps``)."""
+    for flag in ("participants", "starts", "steps"):
+        value = getattr(args, flag, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{flag} must be >= 1, got {value}")
+
+
 def _read(task: str, data: str, path: Path):
     """The sessions of ``data`` for ``task`` (a file or a named example)."""
     if task == "choice-rt":
@@ -119,10 +128,13 @@ def cmd_fit(args) -> int:
     summary.txt and the figure."""
     path = manylabs_path() if args.data == "manylabs" else Path(args.data)
     try:
-        sessions = _read(args.task, args.data, path)
+        _check_counts(args)
         models = _models(args)
+        sessions = _read(args.task, args.data, path)
     except (DataError, ValueError) as err:
-        print(f"affectlab: error: {err}", file=sys.stderr)
+        hint = ("; set AFFECTLAB_REFERENCE to the folder that holds igt-manylabs/"
+                if args.data == "manylabs" and not path.is_file() else "")
+        print(f"affectlab: error: {err}{hint}", file=sys.stderr)
         return 2
     if args.participants is not None:
         sessions = sessions.select(np.arange(min(args.participants, len(sessions.subjects))))
@@ -153,10 +165,14 @@ def cmd_fit(args) -> int:
     fit_figure(fits, params, args.out, chance=np.log(0.25) if args.task == "igt" else None,
                title=f"{len(sessions.subjects)} participants ({source}); "
                f"{'ML' if args.ml else 'MAP'} fits, best of each participant's starts")
-    if args.task == "igt":
-        _write_predictive(models, fits, sessions, args, source)
-    else:
-        _write_chronometric(models, fits, sessions, args, source)
+    try:
+        if args.task == "igt":
+            _write_predictive(models, fits, sessions, args, source)
+        else:
+            _write_chronometric(models, fits, sessions, args, source)
+    except ValueError as err:  # e.g. a payoff scheme the world does not know
+        print(f"affectlab: the predictive check was skipped ({err}); the fits are written",
+              file=sys.stderr)
     print(summary)
     print(f"wrote {args.out}/fits.csv, comparison.csv, summary.txt, figure.png, "
           "predictive.csv, predictive.png")
@@ -213,6 +229,7 @@ def _summary(fits, table, models, timing, args, cite) -> str:
 def cmd_recover(args) -> int:
     """``affectlab recover``: recovery.csv, recovery_summary.csv and the figure."""
     try:
+        _check_counts(args)
         (model,) = _models(args)
         if args.participants < 2 or args.trials < 1:
             raise ValueError("--participants must be >= 2 and --trials >= 1")
