@@ -44,18 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    version=f"affectlab {metadata.version('affectlab')}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a catalogued lesion experiment")
-    run.add_argument("experiment",
-                     help="experiment name (see: affectlab list) or a spec file (.json/.toml)")
-    run.add_argument("--quick", action="store_true", help="the small version (minutes)")
-    run.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
-    run.add_argument("--seeds", type=int, default=None, help="number of seeds")
-    run.add_argument("--steps", type=int, default=None, help="environment steps per run")
-    run.add_argument("--workers", type=int, default=None, help="worker processes (0: none)")
-    run.add_argument("--timeout", type=float, default=None, help="seconds allowed per job")
-    run.add_argument("--no-figure", action="store_true", help="skip the figure")
-    run.add_argument("--fresh", action="store_true",
-                     help="discard the finished runs of an interrupted run instead of resuming")
+    _add_run(sub)
 
     fig = sub.add_parser("figures", help="(re)draw the figure of a results folder")
     fig.add_argument("dir", type=Path)
@@ -72,6 +61,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="worlds, affect channels and experiments")
     fit_commands.add_parsers(sub)
     return p
+
+
+def _add_run(sub) -> None:
+    """The ``run`` sub-parser."""
+    run = sub.add_parser("run", help="run a catalogued lesion experiment")
+    run.add_argument("experiment",
+                     help="experiment name (see: affectlab list) or a spec file (.json/.toml)")
+    run.add_argument("--quick", action="store_true", help="the small version (minutes)")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default results/NAME)")
+    run.add_argument("--seeds", type=int, default=None, help="number of seeds")
+    run.add_argument("--steps", type=int, default=None, help="environment steps per run")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes (0: none); with --executor ray, jobs at once")
+    run.add_argument("--executor", default="local", choices=("local", "ray"),
+                     help="where jobs run: local processes, or Ray tasks (a local Ray "
+                          "cluster, or the one RAY_ADDRESS names; pip install -e '.[ray]')")
+    run.add_argument("--timeout", type=float, default=None, help="seconds allowed per job")
+    run.add_argument("--no-figure", action="store_true", help="skip the figure")
+    run.add_argument("--fresh", action="store_true",
+                     help="discard the finished runs of an interrupted run instead of resuming")
 
 
 def _add_reproduce(sub) -> None:
@@ -140,7 +149,7 @@ def cmd_run(args) -> int:
     print(spec_summary(spec), file=sys.stderr)
     try:
         out = run_experiment(spec, out, workers=args.workers, figures=not args.no_figure,
-                             fresh=args.fresh)
+                             fresh=args.fresh, executor=args.executor)
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)
@@ -148,6 +157,9 @@ def cmd_run(args) -> int:
 
 
 def _run_suite(args, suite) -> int:
+    if args.executor != "local":
+        return _error("--executor ray runs single experiments for now; run a suite's "
+                      "experiments one by one, or use the local executor")
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     suite = suite.replace_all(**overrides)

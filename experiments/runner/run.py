@@ -20,6 +20,7 @@ from typing import Any
 from affect.storage import atomic_write_json
 from experiments.agents import write_agents
 from experiments.runner.cache import enable_compilation_cache
+from experiments.runner.errors import RunnerError
 from experiments.runner.pool import (
     Progress,
     default_workers,
@@ -28,6 +29,7 @@ from experiments.runner.pool import (
     run_in_workers,
     spawnable,
 )
+from experiments.runner.ray_pool import run_in_ray
 from experiments.runner.results import manifest, tidy
 from experiments.runner.store import (
     Journal,
@@ -39,6 +41,10 @@ from experiments.runner.store import (
 )
 from experiments.spec import ExperimentSpec, SpecError
 from experiments.tasks import report, session_analysis
+
+EXECUTORS = ("local", "ray")
+"""Where jobs run: this machine's processes, or Ray tasks (local cluster or
+``RAY_ADDRESS``)."""
 
 
 def check_spec(spec: ExperimentSpec) -> ExperimentSpec:
@@ -103,6 +109,7 @@ def run_experiment(
     figures: bool = True,
     progress: bool = True,
     fresh: bool = False,
+    executor: str = "local",
 ) -> Path:
     """Run ``spec`` and write ``results.csv``, ``manifest.json``, the trained agents (PPO),
     the report (statistics, figure, claims) to ``out_dir``; resume an interrupted run of
@@ -122,9 +129,9 @@ def run_experiment(
         figures: also write the report (statistics, figure and claims).
         progress: print progress to stderr.
         fresh: discard the finished runs of an interrupted run instead of resuming.
+        executor: ``"local"`` or ``"ray"`` (:mod:`~experiments.runner.ray_pool`).
 
-    Returns:
-        The output folder.
+    Returns the output folder.
     """
     check_spec(spec)
     out_dir = check_out_dir(out_dir)
@@ -133,7 +140,7 @@ def run_experiment(
         return out_dir
     if progress and rounding_note(spec):
         print(f"[{spec.name}] {rounding_note(spec)}", file=sys.stderr)
-    workers = _choose_workers(spec, workers, progress)
+    workers = _choose_workers(spec, workers, progress, executor)
     seeds = spec.seed_list()
     if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
         seeds_per_job = 1 if workers > 0 or host_run(spec) else len(seeds)
@@ -144,7 +151,7 @@ def run_experiment(
         shutil.rmtree(old, ignore_errors=True)
     t0 = time.perf_counter()
     with Stage(stage, fresh, fingerprint(spec)) as state:
-        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress)
+        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress, executor)
         t_jobs = time.perf_counter()
         _write_outputs(spec, state, results, workers, figures)
         t_written = time.perf_counter()
@@ -156,9 +163,12 @@ def run_experiment(
     return out_dir
 
 
-def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool) -> int:
+def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool,
+                    executor: str = "local") -> int:
     """``workers``, checked, or the default (with a line when a user's world keeps the
-    run in this process)."""
+    run in this process); the executor, checked."""
+    if executor not in EXECUTORS:
+        raise RunnerError(f"unknown executor {executor!r}; use one of {EXECUTORS}")
     if workers is None:
         workers = default_workers(spec) if spawnable(spec) else 0
         if progress and default_workers(spec) > 1 and not spawnable(spec):
@@ -205,7 +215,8 @@ def _already_finished(spec: ExperimentSpec, out_dir: Path, figures: bool,
 
 
 def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_job: int,
-              workers: int, progress: bool) -> tuple[list[dict[str, Any]], int]:
+              workers: int, progress: bool, executor: str = "local"
+              ) -> tuple[list[dict[str, Any]], int]:
     """Run the jobs not finished yet, saving each as it finishes; returns every finished
     job (read back or computed) and the number of workers used."""
     job_dir, journal = state.stage / "jobs", Journal(state.stage / "journal.jsonl")
@@ -231,7 +242,9 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
         bar.advance(len(result["seeds"]) * n_cond, result["run_s"])
 
     try:
-        if workers == 0:
+        if executor == "ray":
+            run_in_ray(spec, jobs, max(workers, 1), spec.timeout_s, on_done, bar)
+        elif workers == 0:
             run_in_process(spec, jobs, on_done, bar)
         else:
             run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)

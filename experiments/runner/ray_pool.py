@@ -1,0 +1,104 @@
+"""Ray as the runner's executor (``executor="ray"``, ``--executor ray``).
+
+Each job (a list of seeds) is a Ray core task: ``ray.init()`` starts a local cluster, or
+joins the one ``RAY_ADDRESS`` names. Resume stays in affectlab: a finished job's output
+is written atomically by the runner as it arrives (the same files and journal as the
+local pool), so a restarted experiment skips it; a task whose worker process dies is
+retried by Ray (``RETRIES`` times) and recomputes only that job. Workers run with one XLA
+thread each (as the local pool's), so the numbers are the local pool's, value for value.
+At most ``workers`` jobs are in flight at once, so a job's timeout counts from its start.
+
+Ray is an optional extra (``pip install -e ".[ray]"``); nothing here imports it until an
+experiment asks for this executor.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+
+from experiments.runner.cache import enable_compilation_cache
+from experiments.runner.errors import RunnerError
+from experiments.runner.jobs import run_job
+from experiments.runner.pool import SINGLE_THREAD_XLA, Progress, rebuild, worker_imports
+from experiments.spec import ExperimentSpec
+
+RETRIES = 3
+"""Times Ray reruns a job whose worker process died."""
+
+
+def ray_available() -> bool:
+    """Whether Ray is installed (without importing it)."""
+    return importlib.util.find_spec("ray") is not None
+
+
+def _ray():
+    if not ray_available():
+        raise RunnerError("the ray executor needs Ray: pip install -e \".[ray]\"")
+    import ray
+
+    return ray
+
+
+def _init(ray, workers: int) -> None:
+    """Start (or join, with ``RAY_ADDRESS``) a cluster unless one is already up."""
+    if ray.is_initialized():
+        return
+    import os
+    import warnings
+
+    env = {"env_vars": {"XLA_FLAGS": SINGLE_THREAD_XLA}}
+    with warnings.catch_warnings():  # Ray fork-execs its daemons: the exec follows at once
+        warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(runtime_env=env, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(workers, 1), runtime_env=env, include_dashboard=False,
+                     log_to_driver=False)
+
+
+def _job(spec: ExperimentSpec, seeds: list[int], imports: list[str]) -> dict:
+    """One job in a Ray worker: the local worker's steps (cache, rebuild, run)."""
+    enable_compilation_cache()
+    rebuild(spec, imports)
+    return run_job(spec, seeds)
+
+
+def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
+               on_done: Callable[[dict], None], progress: Progress) -> None:
+    """Run every job as a Ray task, at most ``workers`` at once; a failed job (after
+    Ray's retries) or one over ``timeout_s`` raises :class:`RunnerError`."""
+    imports = worker_imports(spec)
+    if imports is None:
+        raise RunnerError("a world or channel defined in the script being run cannot be "
+                          "rebuilt on Ray workers; register it in an importable module")
+    ray = _ray()
+    _init(ray, workers)
+    task = ray.remote(num_cpus=1, max_retries=RETRIES)(_job)
+    pending, running = list(jobs), {}
+    while pending or running:
+        while pending and len(running) < max(workers, 1):
+            seeds = pending.pop(0)
+            running[task.remote(spec, seeds, imports)] = (seeds, time.perf_counter())
+        ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
+        for ref in ready:
+            seeds, _ = running.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayError as e:
+                _cancel(ray, running)
+                raise RunnerError(f"job for seeds {seeds} failed on Ray:\n{e}") from None
+            on_done(result)
+        for seeds, started in list(running.values()):
+            if time.perf_counter() - started > timeout_s:
+                _cancel(ray, running)
+                raise RunnerError(f"job for seeds {seeds} exceeded its timeout of "
+                                  f"{timeout_s:.0f}s on Ray (raise spec.timeout_s or --timeout "
+                                  "if the machine is just slow)")
+        progress.heartbeat()
+
+
+def _cancel(ray, running: dict) -> None:
+    for ref in running:
+        ray.cancel(ref, force=True)

@@ -1,0 +1,118 @@
+"""The Ray executor: the local pool's numbers value for value, a killed Ray worker costs
+only its own job, and a local run never imports Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affect.lesion import Lesion
+from affect.policy import AgentConfig
+from experiments.runner import run_experiment
+from experiments.runner.errors import RunnerError
+from experiments.runner.ray_pool import ray_available
+from experiments.spec import ExperimentSpec
+
+needs_ray = pytest.mark.skipif(not ray_available(),
+                               reason="Ray is not installed (pip install -e '.[ray]')")
+
+
+def spec(seeds=2, steps=8 * 16 * 3, name="tiny-ray"):
+    return ExperimentSpec(name=name, world="Foraging-v0",
+                          conditions=(Lesion("intact"), Lesion("no-hunger", {"hunger": 0.0})),
+                          seeds=seeds, total_steps=steps,
+                          agent=AgentConfig(num_envs=8, num_steps=16, eval_envs=4),
+                          world_params={"time_limit": 20})
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """The executor's own local cluster (started by the first Ray run), shut down after."""
+    import ray
+
+    yield ray
+    ray.shutdown()
+
+
+@needs_ray
+def test_ray_gives_the_local_pools_numbers(tmp_path, ray_cluster):
+    local = run_experiment(spec(), tmp_path / "local", workers=2, progress=False,
+                           figures=False)
+    remote = run_experiment(spec(), tmp_path / "ray", workers=2, progress=False,
+                            figures=False, executor="ray")
+    a = pd.read_csv(local / "results.csv").drop(columns="run")
+    b = pd.read_csv(remote / "results.csv").drop(columns="run")
+    pd.testing.assert_frame_equal(a, b)
+    with np.load(local / "agents.npz") as za, np.load(remote / "agents.npz") as zb:
+        for k in za.files:
+            np.testing.assert_array_equal(za[k], zb[k])
+
+
+def _job_workers() -> list[int]:
+    """Pids of Ray worker processes running an affectlab job (Linux process titles)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "cmdline").read_bytes().startswith(b"ray::_job"):
+                    pids.append(int(d.name))
+            except OSError:
+                continue
+    return pids
+
+
+@needs_ray
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds Ray workers through /proc")
+def test_a_killed_ray_worker_costs_only_its_job(tmp_path, ray_cluster):
+    """SIGKILL a worker mid-job: Ray reruns that job, the experiment finishes, and every
+    job is written once (the journal lists each seed once)."""
+    out = tmp_path / "killed"
+    s = spec(seeds=4, steps=8 * 16 * 40, name="tiny-kill")
+    killed = []
+
+    def kill_one():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            pids = _job_workers()
+            if pids:
+                time.sleep(0.5)  # mid-job
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=kill_one, daemon=True)
+    thread.start()
+    run_experiment(s, out, workers=2, progress=False, figures=False, executor="ray")
+    thread.join(timeout=1)
+    assert killed, "no Ray job process was seen"
+    journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    seeds = [s for e in journal if e["event"] == "job" for s in e["seeds"]]
+    assert sorted(seeds) == [0, 1, 2, 3]  # each job written once: none computed twice
+    df = pd.read_csv(out / "results.csv")
+    assert sorted(df["seed"].unique()) == list(range(4))
+
+
+def test_an_unknown_executor_is_refused(tmp_path):
+    with pytest.raises(RunnerError, match="unknown executor"):
+        run_experiment(spec(), tmp_path / "x", executor="dask", progress=False)
+
+
+def test_a_local_run_never_imports_ray(tmp_path):
+    code = ("import sys; from tests.test_ray import spec; "
+            "from experiments.runner import run_experiment; "
+            f"run_experiment(spec(seeds=1), {str(tmp_path / 'o')!r}, workers=0, "
+            "progress=False, figures=False); print('ray' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[1], timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"
