@@ -101,6 +101,8 @@ def _add_reproduce(sub) -> None:
                      help="run on the development seed range instead of the confirmatory "
                           "one (for work on the model; not a confirmatory result)")
     rep.add_argument("--workers", type=int, default=None)
+    rep.add_argument("--executor", default="local", choices=("local", "ray"),
+                     help="where jobs run (see affectlab run --executor)")
 
     pw = sub.add_parser("power", help="seeds each claim needs for 80%% power, from a pilot")
     pw.add_argument("pilot", type=Path, help="a reproduce output folder (the pilot run)")
@@ -157,9 +159,6 @@ def cmd_run(args) -> int:
 
 
 def _run_suite(args, suite) -> int:
-    if args.executor != "local":
-        return _error("--executor ray runs single experiments for now; run a suite's "
-                      "experiments one by one, or use the local executor")
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     suite = suite.replace_all(**overrides)
@@ -172,7 +171,8 @@ def _run_suite(args, suite) -> int:
     print(f"{suite.name}: {len(suite.members)} members: "
           f"{', '.join(label for label, _ in suite.members)}", file=sys.stderr)
     try:
-        out = run_suite(suite, out, workers=args.workers, fresh=args.fresh)
+        out = run_suite(suite, out, workers=args.workers, fresh=args.fresh,
+                        executor=args.executor)
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)
@@ -255,7 +255,7 @@ def cmd_reproduce(args) -> int:
                          only=args.only.split(",") if args.only else None,
                          fresh=args.fresh, workers=args.workers,
                          seed_range="development" if args.development_seeds else "confirmatory",
-                         docs=args.docs)
+                         docs=args.docs, executor=args.executor)
     except ClaimsError as e:
         return _error(e.args[0])
     except RunnerError as e:

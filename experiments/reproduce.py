@@ -226,10 +226,11 @@ def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
 
 
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
-            made: tuple[Path, ...], seed_range: str = "confirmatory") -> dict:
-    """Run (or reuse) one catalogued experiment or suite on ``seed_range``'s seeds;
-    returns its run record. A reused run's report (statistics, values, figure, claims) is
-    rewritten from its ``results.csv``."""
+            made: tuple[Path, ...], seed_range: str = "confirmatory",
+            executor: str = "local") -> dict:
+    """Run (or reuse) one catalogued experiment or suite on ``seed_range``'s seeds, on
+    ``executor``; returns its run record. A reused run's report (statistics, values,
+    figure, claims) is rewritten from its ``results.csv``."""
     t0 = time.perf_counter()
     move = confirmatory if seed_range == "confirmatory" else (lambda s: s)
     if name in SUITES:
@@ -237,7 +238,7 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
         suite = dataclasses.replace(suite, members=tuple(
             (label, move(spec)) for label, spec in suite.members)).validate()
         d = out / suite.name
-        run_suite(suite, d, workers=workers, fresh=fresh, reuse=made)
+        run_suite(suite, d, workers=workers, fresh=fresh, reuse=made, executor=executor)
         return {"name": suite.name, "dir": str(d), "reused": False,
                 "seconds": time.perf_counter() - t0}
     spec = move(TASKS[name].spec(quick)).validate()
@@ -248,7 +249,7 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
               "rewritten)", file=sys.stderr)
         write_report(d)
     else:  # --fresh recomputes a finished run, and an interrupted one from the start
-        run_experiment(spec, d, workers=workers, fresh=fresh)
+        run_experiment(spec, d, workers=workers, fresh=fresh, executor=executor)
     return {"name": spec.name, "dir": str(d), "reused": reused,
             "seconds": time.perf_counter() - t0}
 
@@ -256,10 +257,11 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
 def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CLAIMS_FILE,
               readme: str | Path | None = None, only: list[str] | None = None,
               fresh: bool = False, workers: int | None = None,
-              seed_range: str = "confirmatory", docs: str | Path | None = None) -> int:
+              seed_range: str = "confirmatory", docs: str | Path | None = None,
+              executor: str = "local") -> int:
     """Run the catalogue named in ``claims_file`` into ``out`` on ``seed_range``'s seeds
-    (``"confirmatory"``, the default, or ``"development"``) and check every claim (see the
-    module docstring); returns the exit code."""
+    (``"confirmatory"``, the default, or ``"development"``) with ``executor``'s jobs and
+    check every claim (see the module docstring); returns the exit code."""
     if seed_range not in ("confirmatory", "development"):
         raise ClaimsError(f"seed_range must be 'confirmatory' or 'development', got "
                           f"{seed_range!r}")
@@ -278,7 +280,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         for i, name in enumerate(names):
             print(f"[reproduce] {name} ({i + 1}/{len(names)})", file=sys.stderr, flush=True)
             made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
-            runs.append(run_one(name, out, quick, fresh, workers, made, seed_range))
+            runs.append(run_one(name, out, quick, fresh, workers, made, seed_range, executor))
             dirs[name] = Path(runs[-1]["dir"])
     table = mark_underpowered(check_all(claims, dirs), claims, quick)
     out.mkdir(parents=True, exist_ok=True)

@@ -116,3 +116,25 @@ def test_a_local_run_never_imports_ray(tmp_path):
                           cwd=Path(__file__).parents[1], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_suites_and_reproduce_hand_the_executor_to_every_run(tmp_path, monkeypatch):
+    """`run lesion-matrix --executor ray` and `reproduce --executor ray` run each member
+    experiment on Ray (the call is recorded here, nothing is trained)."""
+    from experiments import reproduce as rep
+    from experiments.suites import SUITES
+    from experiments.suites import base as suites_base
+
+    seen = []
+
+    def record(spec, out, **kw):
+        seen.append(kw.get("executor"))
+        raise RuntimeError("stop after the first member")
+
+    monkeypatch.setattr(suites_base, "run_experiment", record)
+    with pytest.raises(RuntimeError, match="stop"):
+        suites_base.run_suite(SUITES["lesion-matrix"](True), tmp_path / "m", executor="ray")
+    monkeypatch.setattr(rep, "run_experiment", record)
+    with pytest.raises(RuntimeError, match="stop"):
+        rep.run_one("gambling", tmp_path / "r", True, True, None, (), "development", "ray")
+    assert seen == ["ray", "ray"]

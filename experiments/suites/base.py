@@ -72,18 +72,19 @@ def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> boo
 
 def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: bool = False,
               progress: bool = True, reuse: tuple[Path, ...] = (),
-              claims_file: str | Path = CLAIMS_FILE) -> Path:
+              claims_file: str | Path = CLAIMS_FILE, executor: str = "local") -> Path:
     """Run every member of ``suite`` (validated first) and write the suite's report.
 
     A member is not run again where a finished run of the very same spec exists: in its
     own folder ``OUT/<label>``, in one of the ``reuse`` folders (runs made earlier by the
     caller, e.g. ``reproduce``; used even with ``fresh``), or, unless ``fresh``, in
-    ``OUT/../<spec name>`` (a catalogued experiment run next to the suite).
+    ``OUT/../<spec name>`` (a catalogued experiment run next to the suite). Members run
+    on ``executor`` (``"local"`` or ``"ray"``).
     """
     suite.validate()
     out = check_out_dir(out)
     t0 = time.perf_counter()
-    dirs = {label: _member(suite, i, out, workers, fresh, progress, reuse)
+    dirs = {label: _member(suite, i, out, workers, fresh, progress, reuse, executor)
             for i, (label, _) in enumerate(suite.members)}
     out.mkdir(parents=True, exist_ok=True)
     suite.report(out, dirs)
@@ -97,7 +98,7 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
 
 
 def _member(suite: Suite, i: int, out: Path, workers, fresh: bool, progress: bool,
-            reuse: tuple[Path, ...]) -> Path:
+            reuse: tuple[Path, ...], executor: str = "local") -> Path:
     """Run member ``i`` unless a finished run of its spec exists; returns its folder."""
     label, spec = suite.members[i]
     d = out / label
@@ -113,5 +114,6 @@ def _member(suite: Suite, i: int, out: Path, workers, fresh: bool, progress: boo
         return found
     print(f"[{suite.name}] member {i + 1}/{len(suite.members)}: {label}", file=sys.stderr,
           flush=True)
-    run_experiment(spec, d, workers=workers, figures=False, progress=progress, fresh=fresh)
+    run_experiment(spec, d, workers=workers, figures=False, progress=progress, fresh=fresh,
+                   executor=executor)
     return d
