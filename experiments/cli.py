@@ -77,6 +77,9 @@ def _add_run(sub) -> None:
     run.add_argument("--executor", default="local", choices=("local", "ray"),
                      help="where jobs run: local processes, or Ray tasks (a local Ray "
                           "cluster, or the one RAY_ADDRESS names; pip install -e '.[ray]')")
+    run.add_argument("--tracker", default=None, choices=("tensorboard",),
+                     help="also send each finished job's learning curves to TensorBoard "
+                          "(OUT/tensorboard; pip install -e '.[tracking]')")
     run.add_argument("--timeout", type=float, default=None, help="seconds allowed per job")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--fresh", action="store_true",
@@ -151,7 +154,7 @@ def cmd_run(args) -> int:
     print(spec_summary(spec), file=sys.stderr)
     try:
         out = run_experiment(spec, out, workers=args.workers, figures=not args.no_figure,
-                             fresh=args.fresh, executor=args.executor)
+                             fresh=args.fresh, executor=args.executor, tracker=args.tracker)
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)

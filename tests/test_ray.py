@@ -3,6 +3,7 @@ only its own job, and a local run never imports Ray."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -111,7 +112,8 @@ def test_a_local_run_never_imports_ray(tmp_path):
     code = ("import sys; from tests.test_ray import spec; "
             "from experiments.runner import run_experiment; "
             f"run_experiment(spec(seeds=1), {str(tmp_path / 'o')!r}, workers=0, "
-            "progress=False, figures=False); print('ray' in sys.modules)")
+            "progress=False, figures=False); "
+            "print('ray' in sys.modules or 'tensorboardX' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).parents[1], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -138,3 +140,23 @@ def test_suites_and_reproduce_hand_the_executor_to_every_run(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="stop"):
         rep.run_one("gambling", tmp_path / "r", True, True, None, (), "development", "ray")
     assert seen == ["ray", "ray"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorboardX") is None,
+                    reason="tensorboardX is not installed (pip install -e '.[tracking]')")
+def test_tensorboard_tracker_writes_each_runs_curves(tmp_path):
+    out = run_experiment(spec(), tmp_path / "tb", workers=0, progress=False, figures=False,
+                         tracker="tensorboard")
+    df = pd.read_csv(out / "results.csv")
+    runs = sorted((out / "tensorboard").glob("*/seed*"))
+    assert [f"{p.parent.name}/{p.name}" for p in runs] == sorted(
+        f"{c}/seed{s}" for c, s in df[["condition", "seed"]].drop_duplicates().itertuples(
+            index=False))
+    events = b"".join(f.read_bytes() for f in runs[0].glob("events.out.tfevents.*"))
+    for metric in df["metric"].unique():  # every metric of results.csv is a tag
+        assert metric.encode() in events
+
+
+def test_an_unknown_tracker_is_refused(tmp_path):
+    with pytest.raises(RunnerError, match="unknown tracker"):
+        run_experiment(spec(), tmp_path / "x", workers=0, progress=False, tracker="wandb")

@@ -39,6 +39,7 @@ from experiments.runner.store import (
     finished_spec,
     save_job,
 )
+from experiments.runner.tracking import make_tracker
 from experiments.spec import ExperimentSpec, SpecError
 from experiments.tasks import report, session_analysis
 
@@ -109,7 +110,7 @@ def run_experiment(
     figures: bool = True,
     progress: bool = True,
     fresh: bool = False,
-    executor: str = "local",
+    executor: str = "local", tracker: str | None = None,
 ) -> Path:
     """Run ``spec`` and write ``results.csv``, ``manifest.json``, the trained agents (PPO),
     the report (statistics, figure, claims) to ``out_dir``; resume an interrupted run of
@@ -126,11 +127,10 @@ def run_experiment(
             them; see :func:`~experiments.runner.pool.spawnable`).
         seeds_per_job: seeds vmapped together in one job. Default: 1 with workers or a
             host-run (Gymnasium) world, all seeds otherwise.
-        figures: also write the report (statistics, figure and claims).
-        progress: print progress to stderr.
+        figures, progress: also write the report (statistics, figure, claims); print progress.
         fresh: discard the finished runs of an interrupted run instead of resuming.
         executor: ``"local"`` or ``"ray"`` (:mod:`~experiments.runner.ray_pool`).
-
+        tracker: ``"tensorboard"``: each job's curves to TensorBoard too (``tracking``).
     Returns the output folder.
     """
     check_spec(spec)
@@ -146,12 +146,12 @@ def run_experiment(
         seeds_per_job = 1 if workers > 0 or host_run(spec) else len(seeds)
     _check_count("seeds_per_job", seeds_per_job, 1)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = out_dir.parent / f".{out_dir.name}.partial"
-    for old in out_dir.parent.glob(f".{out_dir.name}.old-*"):  # left by a killed rename
-        shutil.rmtree(old, ignore_errors=True)
+    stage = _stage_of(out_dir)
+    track = make_tracker(tracker, spec, stage)
     t0 = time.perf_counter()
     with Stage(stage, fresh, fingerprint(spec)) as state:
-        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress, executor)
+        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress, executor,
+                                     track)
         t_jobs = time.perf_counter()
         _write_outputs(spec, state, results, workers, figures)
         t_written = time.perf_counter()
@@ -161,6 +161,13 @@ def run_experiment(
             [r for r in results if not r.get("resumed")], t_jobs - t0, t_written - t_jobs,
             time.perf_counter() - t0, workers), file=sys.stderr)
     return out_dir
+
+
+def _stage_of(out_dir: Path) -> Path:
+    """The staging folder of ``out_dir``; removes any old copy a killed rename left."""
+    for old in out_dir.parent.glob(f".{out_dir.name}.old-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    return out_dir.parent / f".{out_dir.name}.partial"
 
 
 def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool,
@@ -215,7 +222,7 @@ def _already_finished(spec: ExperimentSpec, out_dir: Path, figures: bool,
 
 
 def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_job: int,
-              workers: int, progress: bool, executor: str = "local"
+              workers: int, progress: bool, executor: str = "local", track=None
               ) -> tuple[list[dict[str, Any]], int]:
     """Run the jobs not finished yet, saving each as it finishes; returns every finished
     job (read back or computed) and the number of workers used."""
@@ -240,6 +247,8 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
                       run_s=result["run_s"])
         results.append(result)
         bar.advance(len(result["seeds"]) * n_cond, result["run_s"])
+        if track is not None:
+            track(result)
 
     try:
         if executor == "ray":
