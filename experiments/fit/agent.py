@@ -118,5 +118,4 @@ def agent_model(world_id: str = "IowaGambling-v0", config: AgentConfig | None = 
 
     params = _params(cfg, affect_defaults, delib)
     return Model("agent", params, tuple(free), loglik, simulate,
-                 reference="affectlab's online agent (affect.online)",
-                 setup={"config": cfg, "world": world_id})
+                 reference="affectlab's online agent (affect.online)")

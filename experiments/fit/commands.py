@@ -24,7 +24,13 @@ import pandas as pd
 from affect.storage import atomic_write_text
 from experiments.fit.data import EXAMPLES, DataError, read_choices, read_example
 from experiments.fit.fitting import METHODS, fit_sessions
-from experiments.fit.predictive import horizon, measures, predictive, predictive_figure
+from experiments.fit.predictive import (
+    horizon,
+    measures,
+    payoff_schemes,
+    predictive,
+    predictive_figure,
+)
 from experiments.fit.recovery import MODELS, get_model, recover
 from experiments.fit.report import MANYLABS, comparison, fit_figure, recovery_figure
 from experiments.fit.rt import (
@@ -182,11 +188,9 @@ def cmd_fit(args) -> int:
 def _write_chronometric(models, fits, sessions, args, source) -> None:
     """predictive.csv and predictive.png of choice-RT fits: choice share and mean RT by
     value difference, people against each model's predictions."""
-    tables = [chronometric(m, fits[fits["model"] == m.name].reset_index(drop=True), sessions)
-              for m in models]
-    people = tables[0][tables[0]["source"] == "people"]
-    table = pd.concat([people] + [t[t["source"] != "people"] for t in tables],
-                      ignore_index=True)
+    table = pd.concat([chronometric(sessions)] + [
+        chronometric(sessions, m, fits[fits["model"] == m.name].reset_index(drop=True))
+        for m in models], ignore_index=True)
     atomic_write_text(args.out / "predictive.csv", table.to_csv(index=False))
     chronometric_figure(table, args.out, f"Fitted models' predictions against the choices "
                         f"and times of {len(sessions.subjects)} people ({source})")
@@ -199,8 +203,7 @@ def _write_predictive(models, fits, sessions, args, source) -> None:
         print("posterior predictive: skipped (a participant played fewer than 20 trials)",
               file=sys.stderr)
         return
-    schemes = (sessions.extra["payoff_scheme"].to_numpy().astype(int)
-               if "payoff_scheme" in sessions.extra else np.ones(len(sessions.subjects), int))
+    schemes = payoff_schemes(sessions)
     tables = [measures(sessions.choice, "people", sessions.subjects, schemes, compared)]
     for model in models:
         print(f"posterior predictive: simulating {model.name}", file=sys.stderr)

@@ -187,13 +187,21 @@ def example_path(name: str, cache: Path | None = None, registry=None) -> Path:
     return path
 
 
-def read_example(name: str, cache: Path | None = None, num_options: int = 4) -> Sessions:
-    """Example data set ``name`` read from its archive (see :func:`example_path`)."""
-    path = example_path(name, cache)
-    member = EXAMPLES[name][2]
+def example_frame(name: str, cache: Path | None = None, registry=None, sep: str = ","
+                  ) -> tuple[pd.DataFrame, Path]:
+    """The table of example data set ``name`` (of ``registry``, default :data:`EXAMPLES`),
+    read from its archive (:func:`example_path`), and the archive's path."""
+    registry = EXAMPLES if registry is None else registry
+    path = example_path(name, cache, registry)
+    member = registry[name][2]
     with tarfile.open(path) as tar:
         f = tar.extractfile(member)
         if f is None:
             raise DataError(f"{path}: no file {member}")
-        df = pd.read_csv(f, sep="\t")
+        return pd.read_csv(f, sep=sep), path
+
+
+def read_example(name: str, cache: Path | None = None, num_options: int = 4) -> Sessions:
+    """Example data set ``name`` read from its archive (see :func:`example_path`)."""
+    df, path = example_frame(name, cache, sep="\t")
     return sessions_from_frame(df, num_options, f"{name} ({path.name})")

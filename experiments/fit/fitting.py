@@ -72,13 +72,13 @@ def _adam(model: Model, prior: bool, steps: int, lr: float):
     return run
 
 
-def _scoring(model: Model, prior: bool, steps: int, max_step: float = 2.0):
+def _scoring(model: Model, prior: bool, steps: int, lr: float = 0.0, max_step: float = 2.0):
     """``run(z0 (B, P), trials) -> z``: ``steps`` damped Newton steps with the outer
     product of the per-trial scores as the Hessian of the log-likelihood (BHHH: Berndt,
     Hall, Hall & Hausman 1974) plus the prior's, Levenberg-Marquardt damping (a step
     that does not lower the objective is refused and the damping raised) and steps of
-    at most ``max_step`` per coordinate. The per-trial scores come from one
-    forward-mode pass with ``P`` tangents."""
+    at most ``max_step`` per coordinate (``lr`` is not used: the steps are Newton's).
+    The per-trial scores come from one forward-mode pass with ``P`` tangents."""
 
     def per_trial(z, trials):
         return model.loglik(model.theta(z), trials)
@@ -122,8 +122,7 @@ def _program(model: Model, prior: bool, steps: int, method: str, lr: float):
     """``run(z0 (B, P), trials (B, T)) -> (z, loss, loglik)``, compiled."""
     if method not in METHODS:
         raise ValueError(f"unknown fitting method {method!r}; use one of {sorted(METHODS)}")
-    optimise = METHODS[method](model, prior, steps, lr) if method == "adam" else \
-        METHODS[method](model, prior, steps)
+    optimise = METHODS[method](model, prior, steps, lr)
     objective = jax.vmap(make_objective(model, prior))
 
     @jax.jit

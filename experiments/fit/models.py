@@ -18,7 +18,7 @@ between the bounds where ``log``); MAP fits put a ``Normal(0, PRIOR_SD)`` prior 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -90,7 +90,6 @@ class Model:
     loglik: Callable
     simulate: Callable | None = None
     reference: str = ""
-    setup: dict = field(default_factory=dict)
 
     def __post_init__(self):
         names = [p.name for p in self.params]
@@ -117,7 +116,7 @@ class Model:
     def with_free(self, free) -> Model:
         """The same model with another set of fitted parameters."""
         return Model(self.name, self.params, tuple(free), self.loglik, self.simulate,
-                     self.reference, self.setup)
+                     self.reference)
 
 
 # ----------------------------------------------------------------- delta-rule models

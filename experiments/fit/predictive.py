@@ -18,6 +18,14 @@ from experiments.fit.schemes import scheme_params
 BLOCK, TRIALS = 20, 100
 
 
+def payoff_schemes(sessions: Sessions) -> np.ndarray:
+    """``(N,)`` each participant's payoff scheme (1 where the data have no
+    ``payoff_scheme`` column)."""
+    if "payoff_scheme" in sessions.extra:
+        return sessions.extra["payoff_scheme"].to_numpy().astype(int)
+    return np.ones(len(sessions.subjects), int)
+
+
 def horizon(sessions: Sessions) -> int:
     """Trials compared: the first 100, or fewer whole blocks of 20 where a participant
     played fewer (0 when someone played fewer than 20)."""
@@ -53,8 +61,7 @@ def predictive(model: Model, fits: pd.DataFrame, sessions: Sessions, seed: int =
     ``sessions``); returns :func:`measures` of the simulated sessions (``source`` the
     model's name). Participants play their ``payoff_scheme`` (1 where the data have no
     such column) for the trials they played."""
-    schemes = (sessions.extra["payoff_scheme"].to_numpy().astype(int)
-               if "payoff_scheme" in sessions.extra else np.ones(len(sessions.subjects), int))
+    schemes = payoff_schemes(sessions)
     trials, compared = sessions.trials, horizon(sessions)
     z = _theta_z(model, fits)
     keys = jax.random.split(jax.random.PRNGKey(seed), len(z))

@@ -30,6 +30,8 @@ the last two for value-based choices with response times)."""
 def get_model(name: str, free=None, decision: str | None = None) -> Model:
     """The model called ``name`` (:data:`MODELS`), fitting ``free`` (default: its own set);
     ``decision`` sets the agent's decision rule (``"deliberate"``, ``"softmax"``)."""
+    if decision is not None and name != "agent":
+        raise ValueError(f"--decision applies to the agent only, not to {name!r}")
     if name == "agent":
         from affect.policy import AgentConfig
 
@@ -45,8 +47,6 @@ def get_model(name: str, free=None, decision: str | None = None) -> Model:
         model = DDM if name == "ddm" else RACE
     else:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
-    if decision is not None and name != "agent":
-        raise ValueError(f"--decision applies to the agent only, not to {name!r}")
     return model if free is None else model.with_free(free)
 
 

@@ -28,7 +28,6 @@ Tuerlinckx 2002), so a stray response time never has zero likelihood.
 
 from __future__ import annotations
 
-import tarfile
 from dataclasses import dataclass
 
 import jax
@@ -40,7 +39,7 @@ from jax.scipy.stats import norm
 from affect.deliberation import DeliberationParams
 from affect.frustration import FrustrationParams
 from affect.policy import AgentConfig
-from experiments.fit.data import DataError, example_path
+from experiments.fit.data import DataError, example_frame
 from experiments.fit.models import Model, Param
 
 CONTAMINANT, RT_MAX = 0.02, 60.0
@@ -130,9 +129,7 @@ def read_rt_example(name: str = "addm", cache=None) -> RTSessions:
     """The aDDM toolbox's ``expdata.csv`` (rt in ms, choice -1 left / 1 right, items as
     orientation offsets) in this module's layout, read from the archive ``pip download``
     fetches."""
-    path = example_path(name, cache, RT_EXAMPLES)
-    with tarfile.open(path) as tar:
-        df = pd.read_csv(tar.extractfile(RT_EXAMPLES[name][2]))
+    df, path = example_frame(name, cache, RT_EXAMPLES)
     df = df.sort_values(["parcode", "trial"])
     value = lambda offset: np.abs((np.abs(offset) - 15) / 5)  # noqa: E731  (the toolbox's)
     frame = pd.DataFrame({"subjID": df["parcode"], "choice": np.where(df["choice"] < 0, 1, 2),
@@ -286,36 +283,45 @@ RACE = Model(
 
 
 # ----------------------------------------------------------------- predictions
-def chronometric(model: Model, fits: pd.DataFrame, sessions: RTSessions) -> pd.DataFrame:
-    """Each fitted participant's predicted share of item-1 choices and mean response time
-    at every value difference they met, next to what they did: tidy rows ``source,
+def chronometric(sessions: RTSessions, model: Model | None = None,
+                 fits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Share of item-1 choices and mean response time at every value difference each
+    participant met: what they did (no ``model``), or what ``model`` predicts at their
+    fitted parameters (``fits``, rows in the order of ``sessions``). Tidy rows ``source,
     subjID, difference, measure (p_first, mean_rt), value``. Predictions are exact (the
     race's tick distribution; the DDM's ``1 / (1 + exp(-v a))`` and mean decision time
     ``a / (2 v) tanh(v a / 2)``), without the contaminant."""
     rows = []
     for i, sid in enumerate(sessions.subjects):
         ok = sessions.valid[i]
-        theta = {p.name: jnp.float32(p.default) for p in model.params}
-        theta.update({p: jnp.float32(fits[p].iloc[i]) for p in model.free})
-        for lvl in np.unique(sessions.level[i][ok]):
-            sel = ok & (sessions.level[i] == lvl)
-            diff = float(sessions.levels[lvl])
-            rows += [("people", sid, diff, "p_first", float((sessions.choice[i][sel] == 0).mean())),
-                     ("people", sid, diff, "mean_rt", float(sessions.rt[i][sel].mean()))]
-            p_first, mean_rt = _predict(model, theta, diff)
-            rows += [(model.name, sid, diff, "p_first", p_first),
-                     (model.name, sid, diff, "mean_rt", mean_rt)]
+        met = np.unique(sessions.level[i][ok])
+        diffs = sessions.levels[met].astype(float)
+        if model is None:
+            sel = [ok & (sessions.level[i] == lvl) for lvl in met]
+            p_first = [float((sessions.choice[i][s] == 0).mean()) for s in sel]
+            mean_rt = [float(sessions.rt[i][s].mean()) for s in sel]
+        else:
+            theta = {p.name: jnp.float32(p.default) for p in model.params}
+            theta.update({p: jnp.float32(fits[p].iloc[i]) for p in model.free})
+            p_first, mean_rt = _predict(model, theta, diffs)
+        source = "people" if model is None else model.name
+        for d, p, rt in zip(diffs, p_first, mean_rt, strict=True):
+            rows += [(source, sid, d, "p_first", float(p)), (source, sid, d, "mean_rt", float(rt))]
     return pd.DataFrame(rows, columns=["source", "subjID", "difference", "measure", "value"])
 
 
-def _predict(model: Model, theta, diff: float) -> tuple[float, float]:
+def _predict(model: Model, theta, diffs):
+    """``(p_first, mean_rt)`` at value differences ``diffs`` (scalar or array)."""
+    diffs = np.asarray(diffs, float)
     if model.name == "race":
-        probs = np.asarray(_race_probs(theta, jnp.asarray([diff]))[0])
-        ticks = (probs.sum(0) * np.arange(1, _TICKS + 1)).sum()
-        return float(probs[0].sum()), float(theta["t0"] + theta["tick"] * ticks)
-    v, a = float(theta["d"]) * diff, float(theta["a"])
-    dt = a * a / 4 if abs(v) < 1e-6 else a / (2 * v) * np.tanh(v * a / 2)
-    return float(1 / (1 + np.exp(-v * a))), float(theta["t0"]) + dt
+        probs = np.asarray(_race_probs(theta, jnp.asarray(np.atleast_1d(diffs))))  # (L, 2, K)
+        ticks = (probs.sum(1) * np.arange(1, _TICKS + 1)).sum(-1)
+        p, rt = probs[:, 0].sum(-1), float(theta["t0"]) + float(theta["tick"]) * ticks
+        return p.reshape(diffs.shape), rt.reshape(diffs.shape)
+    v, a = float(theta["d"]) * diffs, float(theta["a"])
+    small = np.abs(v) < 1e-6
+    dt = np.where(small, a * a / 4, a / (2 * np.where(small, 1.0, v)) * np.tanh(v * a / 2))
+    return 1 / (1 + np.exp(-v * a)), float(theta["t0"]) + dt
 
 
 def chronometric_figure(table: pd.DataFrame, folder, title: str) -> list:

@@ -64,7 +64,6 @@ def schedule_agreement(sessions: Sessions, params: IowaParams) -> float:
 def block_agreement(sessions: Sessions, losses: np.ndarray = CONSTANT_C) -> float:
     """Share of full blocks of ten draws from a deck whose losses are, as a multiset, the
     block's ten losses of the shuffled schedule ``losses``."""
-    draws = draw_index(sessions.choice)
     good = total = 0
     for i in range(len(sessions.subjects)):
         for deck in range(4):
@@ -74,7 +73,6 @@ def block_agreement(sessions: Sessions, losses: np.ndarray = CONSTANT_C) -> floa
                 want = np.sort(losses[deck, (BLOCK * b) % losses.shape[1]:][:BLOCK])
                 good += np.array_equal(np.sort(lost[BLOCK * b:BLOCK * (b + 1)]), want)
                 total += 1
-    del draws
     return good / max(total, 1)
 
 

@@ -15,7 +15,9 @@ experiment asks for this executor.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
+import warnings
 from collections.abc import Callable
 
 from experiments.runner.cache import enable_compilation_cache
@@ -45,9 +47,6 @@ def _init(ray, workers: int) -> None:
     """Start (or join, with ``RAY_ADDRESS``) a cluster unless one is already up."""
     if ray.is_initialized():
         return
-    import os
-    import warnings
-
     env = {"env_vars": {"XLA_FLAGS": SINGLE_THREAD_XLA}}
     with warnings.catch_warnings():  # Ray fork-execs its daemons: the exec follows at once
         warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
