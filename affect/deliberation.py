@@ -11,7 +11,8 @@ learned values). One decision, one agent (``vmap`` at the call site):
   margin over the runner-up, ``x_(1)(t) - x_(2)(t)`` (for two options this is the
   diffusion model's decision variable);
 * urgency gating (Cisek, Puskas & El-Murr 2009): the lead is multiplied by
-  ``gamma(t) = 1 + urgency_gain * urgency * t``, so the effective bound
+  ``gamma(t) = 1 + urgency_gain * urgency * elapsed(t)`` (:func:`elapsed`: ``t``, or a
+  power of it that leaves the bound flat at first and collapses it later), so the effective bound
   ``bound / gamma(t)`` collapses over deliberation time at a rate set by the affect
   module's ``urgency`` in ``[0, 1]``; with ``urgency = 0`` the bound is fixed;
 * the decision is the leader at the first tick ``t`` with ``gamma(t) * lead(t) >= bound``;
@@ -41,8 +42,14 @@ class DeliberationParams:
     noise: float = 1.0  # standard deviation of each option's evidence per tick
     bound: float = 10.0  # lead needed to commit (zero drift, no urgency: ~b^2/2 ticks)
     urgency_gain: float = 0.5  # slope of the urgency gate per tick at urgency 1
-    marker_weight: float = 1.0  # weight of the affective marker bias in the drift
+    urgency_shape: float = 2.0  # power of elapsed time in the gate (1: linear)
+    urgency_ticks: float = 20.0  # ticks at which a shaped gate equals the linear one
+    marker_weight: float = 0.62  # weight of the affective marker bias in the drift
     marker_decay: float = 0.9  # retention of an option's affective tag each time it is chosen
+    marker_rate: float = 0.1  # weight of a new felt outcome in the chosen option's tag
+    marker_forget: float = 0.37  # share of every option's tag forgotten per decision
+    time_cost: float = 0.0  # urgency from the opportunity cost of time (reward rate / spread)
+    value_shape: float = 0.85  # curvature of the learner's value of world reward (1: linear)
 
 
 @struct.dataclass
@@ -108,7 +115,7 @@ def deliberate(
         lead = jnp.full((max_ticks,), jnp.inf)
     lead = jnp.where(mask.sum() > 1, lead, jnp.inf)
     t = jnp.arange(1, max_ticks + 1, dtype=jnp.float32)
-    gate = 1.0 + params.urgency_gain * jnp.clip(urgency, 0.0, 1.0) * t
+    gate = 1.0 + params.urgency_gain * jnp.clip(urgency, 0.0, 1.0) * elapsed(t, params)
     crossed = gate * lead >= params.bound
     any_cross = crossed.any()
     first = jnp.argmax(crossed)  # first True (0 if none)
@@ -119,6 +126,15 @@ def deliberate(
         ticks=(idx + 1).astype(jnp.int32),
         timed_out=~any_cross,
     )
+
+
+def elapsed(t: jnp.ndarray, params: DeliberationParams) -> jnp.ndarray:
+    """The time term of the urgency gate: ``t * (t / urgency_ticks) ** (urgency_shape - 1)``.
+    Linear (``shape = 1``, Cisek et al. 2009), or flat at first and collapsing later
+    (``shape > 1``): the shape of the bound that is optimal when evidence reliability is
+    unknown and time costs (Drugowitsch et al. 2012), fitted to people as a delayed
+    Weibull collapse (Hawkins et al. 2015)."""
+    return t * (t / params.urgency_ticks) ** (params.urgency_shape - 1.0)
 
 
 def instant(key: jax.Array, prefs: jnp.ndarray, mask: jnp.ndarray) -> Decision:
@@ -141,10 +157,20 @@ def first_passage_mean_zero_drift(bound: float, noise: float) -> float:
 
 
 def update_markers(
-    markers: jnp.ndarray, action: jnp.ndarray, chosen: jnp.ndarray, tag: jnp.ndarray, decay
+    markers: jnp.ndarray, action: jnp.ndarray, chosen: jnp.ndarray, tag: jnp.ndarray, decay,
+    rate=1.0, forget=0.0,
 ) -> jnp.ndarray:
     """Affective tags per option ``(K,)``: the chosen option's tag becomes
-    ``decay * m[action] + tag``; the others keep theirs.
+    ``decay * m[action] + rate * tag``; then every tag loses the share ``forget``.
+
+    With ``rate = 1`` and ``forget = 0`` (model v1) a tag is a leaky *sum* of the option's
+    felt outcomes, which grows to ``1 / (1 - decay)`` times a repeated outcome. With
+    ``rate = 1 - decay`` it is a delta-rule *average* (Rescorla & Wagner 1972): the tag
+    tracks the felt outcome the option brings, in the outcome's own units, as the
+    expected-outcome learners fitted to the IGT do (Busemeyer & Stout 2002; Ahn et al.
+    2008). ``forget > 0`` lets tags fade with time, chosen or not (the decay-reinforcement
+    rule of Erev & Roth 1998, fitted to the IGT by Ahn et al. 2008): an avoided deck's
+    marker weakens, so the option is tried again.
 
     ``tag`` is the felt outcome of the decision (each channel's, ungated:
     :attr:`affect.module.AffectOutput.tags`): the anticipatory marker an option carries
@@ -156,4 +182,4 @@ def update_markers(
     """
     k = markers.shape[0]
     hit = jax.nn.one_hot(action, k, dtype=bool) & chosen.astype(bool)
-    return jnp.where(hit, decay * markers + tag, markers)
+    return (1.0 - forget) * jnp.where(hit, decay * markers + rate * tag, markers)

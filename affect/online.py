@@ -100,6 +100,8 @@ def online_optimizer(config):
     ``eps_root`` (1e-20, below float32 resolution of any second moment above ~1e-13)
     keeps the derivative of the square root finite where a weight has had no gradient
     yet, so a fit can differentiate through the learning."""
+    if config.online_optimizer == "sgd":
+        return optax.clip_by_global_norm(config.max_grad_norm)
     return optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm),
         optax.scale_by_adam(eps=1e-5, eps_root=1e-20),
@@ -160,13 +162,24 @@ def read_options(static: Static, knobs: OnlineKnobs, gains_t, state):
     return q, prefs, bias, scale
 
 
+def urgency_of(delib, state, scale) -> jnp.ndarray:
+    """The urgency a decision is made under: the opportunity cost of time, ``time_cost``
+    times the reward rate in units of the reward spread (clipped to ``[0, 1]``), which
+    every agent has (Drugowitsch et al. 2012; Tajima, Drugowitsch & Pouget 2016: when
+    time spent deciding forgoes reward, the optimal bound collapses faster the richer the
+    environment), plus the affect module's urgency on top; clipped to ``[0, 1]``."""
+    rate = jnp.clip(state.avg_reward / scale, 0.0, 1.0)
+    return jnp.clip(delib.time_cost * rate + state.aff.urgency, 0.0, 1.0)
+
+
 def decide(static: Static, world_params, delib, knobs, gains_t, state, key) -> Decision:
     """Read the values, bias them by the markers and decide (deliberately or at once)."""
     world, cfg = static.world, static.config
     mask = world.action_mask(state.env_state, world_params)[0]
     q, prefs, bias, scale = read_options(static, knobs, gains_t, state)
     if cfg.decision == "deliberate":
-        dec = deliberate(key, prefs, mask, bias, state.aff.urgency, delib, cfg.max_ticks)
+        dec = deliberate(key, prefs, mask, bias, urgency_of(delib, state, scale), delib,
+                         cfg.max_ticks)
     else:
         dec = instant(key, prefs + delib.marker_weight * bias, mask)
     if world.timed:  # a timeout is no response
@@ -178,15 +191,30 @@ def decide(static: Static, world_params, delib, knobs, gains_t, state, key) -> D
     return Decision(dec, q, prefs, bias, scale, mask, chosen, act)
 
 
+def subjective(reward, scale, shape):
+    """The learner's value of a world reward: ``scale * sign(x) * |x| ** shape`` with
+    ``x = reward / scale``, the reward in units of the running reward spread (range
+    adaptation). ``shape < 1`` is diminishing sensitivity (Kahneman & Tversky 1979; the
+    utility of the Prospect Valence Learning models fitted to the IGT, Ahn et al. 2008):
+    a loss ten times as large is valued less than ten times as bad, in any world whatever
+    its reward units. ``shape = 1`` is the reward itself."""
+    x = reward / scale
+    ax = jnp.abs(x)
+    safe = jnp.where(ax > 0, ax, 1.0)  # a finite gradient in shape at a zero reward
+    curved = scale * jnp.sign(x) * jnp.where(ax > 0, safe**shape, 0.0)
+    return jnp.where(shape == 1.0, reward, curved)
+
+
 def learn(static: Static, optimizer, knobs, state, action, chosen, reward, term, aff_tr,
-          final_obs):
+          final_obs, value_shape=1.0):
     """One TD step (average-reward, differential) on the step just taken: returns
     ``(params, opt_state, delta, delta_q, avg_reward, reward_var)``."""
     cfg = static.config
     # bootstrap target (no gradient through it), then one Adam step
     _, u_next = static.network.apply(state.params, network_input(final_obs, aff_tr.feelings))
     v_next = aff_tr.marker + jnp.where(term, 0.0, u_next)
-    target = reward + aff_tr.reward - state.avg_reward + v_next
+    value = subjective(reward, jnp.sqrt(state.reward_var) + _EPS, value_shape)
+    target = value + aff_tr.reward - state.avg_reward + v_next
     batch = (state.obs, state.aff.feelings, state.aff.marker, action,
              chosen.astype(jnp.float32), jax.lax.stop_gradient(target))
     grads, (delta, delta_q) = jax.grad(partial(td_loss, static), has_aux=True)(
@@ -194,7 +222,7 @@ def learn(static: Static, optimizer, knobs, state, action, chosen, reward, term,
     )
     step_size = cfg.online_avg_reward_step
     avg_reward = state.avg_reward + step_size * delta
-    surprise = (reward + aff_tr.reward - state.avg_reward) ** 2
+    surprise = (value + aff_tr.reward - state.avg_reward) ** 2
     reward_var = state.reward_var + step_size * (surprise - state.reward_var)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     updates = jax.tree_util.tree_map(lambda u: -knobs.learning_rate * u, updates)
@@ -225,10 +253,10 @@ def after_choice(static: Static, optimizer, affect_params, delib, knobs, gains_t
                                            learning, gains_t)
     params, opt_state, delta, delta_q, avg_reward, reward_var = learn(
         static, optimizer, knobs, state, action, chosen, out.reward, out.term, aff_tr,
-        out.final_obs)
-    markers = jax.vmap(update_markers, (0, None, None, 0, None))(
-        state.markers, action, chosen, aff_tr.tags, delib.marker_decay
-    )
+        out.final_obs, delib.value_shape)
+    markers = jax.vmap(update_markers, (0, None, None, 0, None, None, None))(
+        state.markers, action, chosen, aff_tr.tags, delib.marker_decay, delib.marker_rate,
+        delib.marker_forget)
     fresh_state, fresh = fresh_affect(static, affect_params, out.start_signals, gains_t)
     new = OnlineState(
         params=params,
@@ -269,7 +297,7 @@ def online_step(
         "felt_reward": aff_tr.reward,
         "energy": sig.energy,
         "starved": sig.starved,
-        "urgency": state.aff.urgency,
+        "urgency": urgency_of(delib, state, d.scale),
         "bias_spread": _offered_spread(d.bias, d.mask),
         "marker_chosen": d.bias[d.dec.action] * d.scale,
         "q": d.q,

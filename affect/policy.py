@@ -76,12 +76,18 @@ class AgentConfig:
     (False: every body has its own brain, so a lesioned agent learns its own policy), or
     one network for every agent (True: faster, but a lesioned agent then runs a policy
     shaped by the others' feelings)."""
-    online_learning_rate: float = 3e-4
-    """Adam step size of the online (one step, one update) mode. Learning noise in the
-    action values grows with it (at 1e-3 equal options kept gaps of ~0.2 reward units,
-    at 3e-4 ~0.1), and the decision process reads such gaps as evidence."""
+    online_learning_rate: float = 5.7e-4
+    """Adam step size of the online (one step, one update) mode: the median fitted to the
+    527 healthy participants of the IGT calibration set (model v2; version 1 had 3e-4,
+    lowered while watching the paralysis ratio). Learning noise in the action values
+    grows with it, and the decision process reads such gaps as evidence."""
     online_avg_reward_step: float = 0.05
     """Step size of the running average reward in the online (differential) TD error."""
+    online_optimizer: str = "adam"
+    """Update rule of the online mode: ``"adam"`` (Adam's normalised steps) or ``"sgd"``
+    (steps in proportion to the prediction error: the delta rule, Rescorla & Wagner
+    1972, through the network), after global-norm clipping, at
+    ``online_learning_rate``."""
     decision: str = "deliberate"
     """Decision rule of the online mode: ``"deliberate"`` (sequential sampling with
     urgency, :mod:`affect.deliberation`) or ``"softmax"`` (instant)."""
@@ -119,6 +125,9 @@ class AgentConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"agent.optimizer must be one of {tuple(OPTIMIZERS)}, got "
                              f"{self.optimizer!r}")
+        if self.online_optimizer not in ("adam", "sgd"):
+            raise ValueError(f"agent.online_optimizer must be 'adam' or 'sgd', got "
+                             f"{self.online_optimizer!r}")
         if self.decision not in ("deliberate", "softmax"):
             raise ValueError(
                 f"agent.decision must be 'deliberate' or 'softmax', got {self.decision!r}"

@@ -48,6 +48,7 @@ from affect.online import (
     first_state,
     online_optimizer,
     read_options,
+    urgency_of,
 )
 from affect.policy import Static
 
@@ -153,9 +154,9 @@ def replay_step(static: Static, optimizer, affect_params, delib, knobs, onset, g
     t, rec = x
     gains_t = jnp.where(t < onset, gains[0], gains[1])
     state = state.replace(obs=rec.obs)
-    _, prefs, bias, _ = read_options(static, knobs, gains_t, state)
-    logp = choice_logprobs(static.config.decision, prefs, bias, rec.mask, state.aff.urgency,
-                           delib, slopes)
+    _, prefs, bias, scale = read_options(static, knobs, gains_t, state)
+    logp = choice_logprobs(static.config.decision, prefs, bias, rec.mask,
+                           urgency_of(delib, state, scale), delib, slopes)
     chosen = rec.action >= 0
     action = jnp.maximum(rec.action, 0)
     out = Outcome(rec.obs, rec.reward, rec.term, rec.done, rec.signals, rec.final_obs, start)
@@ -166,7 +167,7 @@ def replay_step(static: Static, optimizer, affect_params, delib, knobs, onset, g
 
 
 def make_replay(static: Static, affect_params=None, delib=None, onset_step=None, seed=0):
-    """Return ``replay(net_params, gains, knobs, record, affect=None, marker=None) -> (T,)``
+    """Return ``replay(net_params, gains, knobs, record, affect=None, deliberation=None) -> (T,)``
     log probabilities of the recorded choices (0 for no response and padding).
 
     ``gains`` is ``(2, C, len(OUTPUTS))``: the lesion gains before and from
@@ -174,8 +175,10 @@ def make_replay(static: Static, affect_params=None, delib=None, onset_step=None,
     ``eval_gains()``, or gains a fit varies); ``knobs`` an
     :class:`~affect.online.OnlineKnobs`; ``affect_params`` and ``delib`` default to the
     module's and :class:`~affect.deliberation.DeliberationParams`'s defaults; a call may
-    override the affect parameters (``affect``) and the marker's weight and decay
-    (``marker = (marker_weight, marker_decay)``), traced. With
+    override the affect parameters (``affect``) and the tags' and learner's constants
+    (``deliberation``, a :class:`~affect.deliberation.DeliberationParams` of traced
+    numbers; the race's slopes stay those calibrated for ``delib``'s bound, noise, drift
+    and urgency constants). With
     ``decision="deliberate"`` the race's slopes are calibrated once here (``seed``).
     """
     world, cfg = static.world, static.config
@@ -191,10 +194,9 @@ def make_replay(static: Static, affect_params=None, delib=None, onset_step=None,
     optimizer = online_optimizer(cfg)
 
     def replay(net_params, gains, knobs: OnlineKnobs, record: Record, affect=None,
-               marker=None):
+               deliberation=None):
         aff_p = affect_params if affect is None else affect
-        d = delib if marker is None else delib.replace(marker_weight=marker[0],
-                                                       marker_decay=marker[1])
+        d = delib if deliberation is None else deliberation
         steps = record.action.shape[0]
         onset = steps if onset_step is None else onset_step
         state = first_state(static, optimizer, aff_p, net_params, record.obs[0], None,

@@ -8,6 +8,7 @@ affectlab bench [--quick] [--json FILE]
 affectlab list
 affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
 affectlab recover igt [--model agent] [--participants 100] --out DIR
+affectlab ablate [--full] [--out DIR] [--variants v1,v2]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from experiments.spec import SpecError, load_spec
 from experiments.suites import SUITES, run_suite
 from experiments.tasks import TASKS, get_task
 from experiments.tasks import report as write_report
+from experiments.tools.ablate import ablate
 from experiments.tools.bench import run_bench
 from worlds.registry import REGISTRY, check_world_id
 
@@ -60,7 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reproduce(sub)
     sub.add_parser("list", help="worlds, affect channels and experiments")
     fit_commands.add_parsers(sub)
+    _add_ablate(sub)
     return p
+
+
+def _add_ablate(sub) -> None:
+    ab = sub.add_parser("ablate", help="each change of the model alone and together, on "
+                                       "every claim of the online experiments")
+    ab.add_argument("--full", action="store_true", help="full sizes (default: quick)")
+    ab.add_argument("--out", type=Path, default=Path("results/ablation"))
+    ab.add_argument("--variants", default=None,
+                    help="comma-separated variants to run (default: all; see docs/model.md)")
+    ab.add_argument("--workers", type=int, default=None)
+    ab.add_argument("--docs", type=Path, default=None,
+                    help="also write the table between the ablation markers of this page")
 
 
 def _add_run(sub) -> None:
@@ -250,6 +265,19 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_ablate(args) -> int:
+    """``affectlab ablate``: the ablation table of the model's mechanisms."""
+    try:
+        ablate(args.out, quick=not args.full, workers=args.workers,
+               only=args.variants.split(",") if args.variants else None, docs=args.docs)
+    except (KeyError, ValueError, OSError) as e:
+        return _error(str(e.args[0]) if e.args else str(e))
+    except RunnerError as e:
+        return _error(str(e), code=1)
+    print((args.out / "ablation.md").read_text())
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     """``affectlab reproduce``: run the catalogue and check every claim."""
     try:
@@ -284,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
                "reproduce": cmd_reproduce, "power": cmd_power, "fit": fit_commands.cmd_fit,
-               "recover": fit_commands.cmd_recover}
+               "recover": fit_commands.cmd_recover, "ablate": cmd_ablate}
     return handler[args.command](args)
 
 

@@ -40,6 +40,7 @@ from experiments.analysis.claims import (
     load_claims,
 )
 from experiments.analysis.power import power_markdown, power_table
+from experiments.analysis.tables import replace_between
 from experiments.runner import keep_workers, run_experiment
 from experiments.spec import ExperimentSpec, confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
@@ -155,12 +156,12 @@ def mark_underpowered(table: pd.DataFrame, claims: list, quick: bool,
 
 def replace_section(text: str, section: str, begin: str = BEGIN, end: str = END) -> str:
     """``text`` with the part between the markers ``begin`` and ``end`` (by default the
-    reproduce markers) replaced by ``section``."""
-    if begin not in text or end not in text:
-        raise ClaimsError(f"the file has no {begin} ... {end} section to replace")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{section}\n{end}{tail}"
+    reproduce markers) replaced by ``section``
+    (:func:`~experiments.analysis.tables.replace_between`)."""
+    try:
+        return replace_between(text, section, begin, end)
+    except ValueError as e:
+        raise ClaimsError(e.args[0]) from None
 
 
 def run_stamp(d: Path) -> str:

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from affect.channels import get_channel
+from affect.deliberation import DeliberationParams
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
+from affect.versions import MODEL_VERSION
 from worlds.registry import check_world_id, make
 
 TRAINERS = ("ppo", "online")
@@ -93,6 +95,11 @@ class ExperimentSpec:
         shifts: PPO only: ``{name: {"world": id, "world_params": {...}, "obs_noise": sd}}``
             (each key optional; the world defaults to the spec's): after training the
             frozen agent is also evaluated under each shift, giving ``shift/<name>/*``.
+        deliberation: online only: overrides of the decision process's and the affective
+            tags' constants (:class:`~affect.deliberation.DeliberationParams`; an
+            ablation varies them, the model's defaults are the frozen ones). An online
+            spec's dict also records the model version (``"model"``), so a run of
+            another version is never resumed into, nor read back as this one's.
     """
 
     name: str
@@ -107,6 +114,12 @@ class ExperimentSpec:
     trainer: str = "ppo"
     test_steps: int = 0
     shifts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deliberation: dict[str, float] = field(default_factory=dict)
+
+    def deliberation_params(self) -> DeliberationParams:
+        """The decision process's constants: the model's defaults with the spec's
+        overrides."""
+        return DeliberationParams(**self.deliberation)
 
     def agent_config(self) -> AgentConfig:
         """The agent's hyper-parameters with the spec's ``total_steps``."""
@@ -158,6 +171,7 @@ class ExperimentSpec:
         _check_world_params(self.world, self.world_params, world, defaults)
         object.__setattr__(self, "_built", (world, defaults.replace(**self.world_params)))
         _check_shifts(self, world)
+        _check_deliberation(self)
         if self.trainer == "online" and world.num_agents != 1:
             raise SpecError(f"spec.trainer='online' needs a single-agent world, not {self.world}")
         return self
@@ -172,6 +186,11 @@ class ExperimentSpec:
             raise SpecError(f"a spec must be a table of fields, got {type(d).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
         known = set(fields)
+        d = dict(d)
+        model = d.pop("model", MODEL_VERSION)
+        if model != MODEL_VERSION:
+            raise SpecError(f"spec.model: written for model v{model}; this affectlab "
+                            f"simulates model v{MODEL_VERSION} (docs/model.md)")
         for key in d:
             if key not in known:
                 raise SpecError(f"spec.{key}: unknown field.{_hint(key, known)} "
@@ -225,6 +244,8 @@ class ExperimentSpec:
             "trainer": self.trainer,
             "test_steps": self.test_steps,
             **({"shifts": json_ready(self.shifts)} if self.shifts else {}),
+            **({"deliberation": dict(self.deliberation)} if self.deliberation else {}),
+            **({"model": MODEL_VERSION} if self.trainer == "online" else {}),
         }
 
 
@@ -328,6 +349,22 @@ def _check_world_params(world_id: str, overrides, world, defaults) -> None:
             check(defaults.replace(**overrides))
         except ValueError as e:
             raise SpecError(f"spec.world_params: {e.args[0]}") from None
+
+
+def _check_deliberation(spec: ExperimentSpec) -> None:
+    d = spec.deliberation
+    if not isinstance(d, dict):
+        raise SpecError("spec.deliberation must be a dict of DeliberationParams overrides")
+    if d and spec.trainer != "online":
+        raise SpecError("spec.deliberation: only the online trainer deliberates "
+                        "(trainer='online')")
+    known = {f.name for f in dataclasses.fields(DeliberationParams)}
+    for key, value in d.items():
+        if key not in known:
+            raise SpecError(f"spec.deliberation.{key}: unknown constant.{_hint(key, known)} "
+                            f"Known: {', '.join(sorted(known))}")
+        if not _is_number(value):
+            raise SpecError(f"spec.deliberation.{key} must be a number, got {value!r}")
 
 
 def _check_shifts(spec: ExperimentSpec, world) -> None:

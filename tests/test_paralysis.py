@@ -25,7 +25,8 @@ from experiments.tasks.paralysis import (
 )
 from worlds.signals import Signals
 
-NOISELESS = DeliberationParams(drift_scale=1.0, noise=0.0, bound=10.0, urgency_gain=1.0)
+NOISELESS = DeliberationParams(drift_scale=1.0, noise=0.0, bound=10.0, urgency_gain=1.0,
+                               urgency_shape=1.0, marker_weight=1.0)
 TWO = jnp.array([True, True])
 NO_BIAS = jnp.zeros(2)
 
@@ -61,6 +62,17 @@ def test_urgency_collapses_the_bound_by_hand():
     assert int(d.ticks) == 7
     # full urgency: (1 + t) t >= 10 first at t = 3 (2 * 3 = 6, 3 * 4 = 12)
     assert int(decide([1.0, 0.0], urgency=1.0).ticks) == 3
+
+
+def test_late_collapse_by_hand():
+    # shape 2, 20 ticks: gate = 1 + u * t^2 / 20; lead t (drift 1, no noise), urgency 1:
+    # t (1 + t^2 / 20) >= 10 first at t = 5 (4 * 1.8 = 7.2, 5 * 2.25 = 11.25), where the
+    # linear gate crosses at t = 3 (test above): the shaped bound stays flat longer
+    late = NOISELESS.replace(urgency_shape=2.0, urgency_ticks=20.0)
+    assert int(decide([1.0, 0.0], urgency=1.0, params=late).ticks) == 5
+    # lead 0.1 t: linear 0.1 t (1 + t) >= 10 at t = 10; shaped 0.1 t (1 + t^2 / 20) at 13
+    assert int(decide([0.1, 0.0], urgency=1.0).ticks) == 10
+    assert int(decide([0.1, 0.0], urgency=1.0, params=late).ticks) == 13
 
 
 def test_timeout_when_the_budget_ends_first_and_the_leader_is_reported():
@@ -134,6 +146,14 @@ def test_markers_leaky_tag_and_gated_read():
     np.testing.assert_allclose(again, [1.0, 2.0, 0.9 * 0.5 - 1.0], rtol=1e-6)
     none = update_markers(m, jnp.int32(2), jnp.bool_(False), jnp.float32(0.5), 0.9)
     np.testing.assert_allclose(none, m, rtol=1e-6)
+    # the delta rule (rate = 1 - decay) averages: a repeated tag converges to itself
+    x = jnp.zeros(3)
+    for _ in range(200):
+        x = update_markers(x, jnp.int32(1), jnp.bool_(True), jnp.float32(-2.0), 0.9, 0.1)
+    np.testing.assert_allclose(x, [0.0, -2.0, 0.0], atol=1e-4)
+    # forgetting fades every tag, chosen or not, after the update
+    f = update_markers(m, jnp.int32(2), jnp.bool_(True), jnp.float32(0.5), 0.9, 1.0, 0.1)
+    np.testing.assert_allclose(f, [0.9, 1.8, 0.45], rtol=1e-6)
     tags = jnp.array([[1.0, -1.0], [0.5, 0.5]])  # (channels, options)
     gains = jnp.ones((2, 5))
     np.testing.assert_allclose(marker_bias(tags, gains), [1.5, -0.5])

@@ -47,7 +47,9 @@ def test_replay_scores_the_choices_the_agent_made(softmax_agent, marker_gain):
     # a felt loss other than the default: the replay must use the parameters it is given
     affect["frustration"] = affect["frustration"].replace(reward_scale=1.7)
     knobs = OnlineKnobs(jnp.float32(0.6), jnp.float32(2e-3))
-    delib = DeliberationParams(marker_decay=0.7)
+    # tags, forgetting and valuation other than the defaults, passed to the replay too
+    delib = DeliberationParams(marker_decay=0.7, marker_forget=0.2, value_shape=0.7,
+                               marker_weight=0.9)
     session = make_session(static, params, static.module.default_params())
     logs = jax.jit(session)(jax.random.PRNGKey(4), net,
                             LesionData(gains, jnp.zeros((), bool)), knobs, affect, delib)
@@ -63,7 +65,7 @@ def test_replay_scores_the_choices_the_agent_made(softmax_agent, marker_gain):
               "loss": -logs["loss"].astype(jnp.float32), "valid": jnp.ones(STEPS, bool)}
     replay = make_replay(static, static.module.default_params(), DeliberationParams())
     record = igt_record(world, params, trials)
-    got = jax.jit(replay)(net, jnp.stack([gains, gains]), knobs, record, affect, (1.0, 0.7))
+    got = jax.jit(replay)(net, jnp.stack([gains, gains]), knobs, record, affect, delib)
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(float(got.sum()), expected.sum(), rtol=1e-5)
 

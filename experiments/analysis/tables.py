@@ -204,3 +204,14 @@ def per_run(df: pd.DataFrame, metric: str, how: str) -> pd.DataFrame:
         raise ValueError(f"how must be 'value', 'mean' or 'late', got {how!r}")
     table = sub.groupby(["condition", "seed"], sort=False)["value"].mean().reset_index()
     return table.assign(metric=metric)[["condition", "seed", "metric", "value"]]
+
+
+def replace_between(text: str, section: str, begin: str, end: str) -> str:
+    """``text`` with the part between the markers ``begin`` and ``end`` replaced by
+    ``section`` (a ``ValueError`` where either marker is missing): how commands write
+    their tables into the docs."""
+    if begin not in text or end not in text:
+        raise ValueError(f"the file has no {begin} ... {end} section to replace")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{section}\n{end}{tail}"

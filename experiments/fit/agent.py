@@ -10,7 +10,10 @@ replayed on a participant's recorded choices (:mod:`affect.replay`). Its paramet
   how much a loss hurts beyond its money;
 * ``marker_decay``: the retention of an option's affective tag each time it is chosen;
 * ``marker_gain``: the lesion gain of every channel's marker output (1 intact, 0 a marker
-  lesion): fitted, it says how much anticipatory marker a participant's choices show.
+  lesion): fitted, it says how much anticipatory marker a participant's choices show;
+* ``marker_forget``: the share of every option's tag forgotten per decision;
+* ``value_shape``: the curvature of the learner's value of world reward (in units of
+  the reward spread; 1 linear, below 1 diminishing sensitivity).
 
 Every participant starts from the same newborn networks (initialised from ``seed``), so
 parameters are comparable across participants. Parameters not fitted keep the agent's
@@ -51,6 +54,10 @@ def _params(cfg: AgentConfig, affect_defaults, delib) -> tuple[Param, ...]:
         Param("marker_decay", 0.0, 1.0, delib.marker_decay,
               doc="retention of an option's tag when chosen again"),
         Param("marker_gain", 0.0, 1.0, 1.0, doc="lesion gain of every channel's marker"),
+        Param("marker_forget", 0.0, 1.0, delib.marker_forget,
+              doc="share of every tag forgotten per decision"),
+        Param("value_shape", 0.05, 2.0, delib.value_shape,
+              doc="curvature of the value of world reward (1: linear)"),
     )
 
 
@@ -78,13 +85,16 @@ def igt_record(world, world_params, trials) -> Record:
 
 
 def agent_model(world_id: str = "IowaGambling-v0", config: AgentConfig | None = None,
-                free=AGENT_FREE, seed: int = 0) -> Model:
-    """The online agent in ``world_id`` as a :class:`~experiments.fit.models.Model`."""
+                free=AGENT_FREE, seed: int = 0, delib: DeliberationParams | None = None
+                ) -> Model:
+    """The online agent in ``world_id`` as a :class:`~experiments.fit.models.Model`
+    (``config`` and ``delib`` default to the model's own; another ``delib``, e.g.
+    ``DeliberationParams(**affect.versions.V1)``'s constants, fits a variant)."""
     cfg = AgentConfig() if config is None else config
     world, world_params = make(world_id)
     static = make_static(world, cfg)
     affect_defaults = static.module.default_params()
-    delib = DeliberationParams()
+    delib = DeliberationParams() if delib is None else delib
     replay = make_replay(static, affect_defaults, delib, seed=seed)
     net = init_params(static.network, jax.random.PRNGKey(seed), input_dim(static))
     marker_col = OUTPUTS.index("marker")
@@ -97,14 +107,15 @@ def agent_model(world_id: str = "IowaGambling-v0", config: AgentConfig | None = 
             affect["frustration"] = affect["frustration"].replace(reward_scale=theta["felt_loss"])
         gains = jnp.ones((n_ch, len(OUTPUTS)), jnp.float32).at[:, marker_col].set(
             theta["marker_gain"])
-        dp = delib.replace(marker_decay=theta["marker_decay"])
+        dp = delib.replace(marker_decay=theta["marker_decay"],
+                           marker_forget=theta["marker_forget"],
+                           value_shape=theta["value_shape"])
         return knobs, affect, dp, gains
 
     def loglik(theta, trials):
         knobs, affect, dp, gains = pieces(theta)
         record = igt_record(world, world_params, trials)
-        return replay(net, jnp.stack([gains, gains]), knobs, record, affect,
-                      (dp.marker_weight, dp.marker_decay))
+        return replay(net, jnp.stack([gains, gains]), knobs, record, affect, dp)
 
     def simulate(key, theta, steps: int, task_params=None):
         knobs, affect, dp, gains = pieces(theta)

@@ -88,7 +88,8 @@ def _common(p) -> None:
                    help="the agent's decision rule (default: the agent's config)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--starts", type=int, default=None, help="starts per participant")
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps per start")
+    p.add_argument("--steps", type=int, default=None,
+                   help="optimiser steps per start (0: no fit, the model's defaults)")
     p.add_argument("--method", default="scoring", choices=sorted(METHODS))
     p.add_argument("--ml", action="store_true", help="maximum likelihood (no prior)")
     p.add_argument("--seed", type=int, default=0)
@@ -113,8 +114,9 @@ def _check_counts(args) -> None:
     ``--steps``)."""
     for flag in ("participants", "starts", "steps"):
         value = getattr(args, flag, None)
-        if value is not None and value < 1:
-            raise ValueError(f"--{flag} must be >= 1, got {value}")
+        least = 0 if flag == "steps" else 1
+        if value is not None and value < least:
+            raise ValueError(f"--{flag} must be >= {least}, got {value}")
 
 
 def _read(task: str, data: str, path: Path):
@@ -125,8 +127,12 @@ def _read(task: str, data: str, path: Path):
 
 
 def _settings(args, name):
+    """``(starts, steps)``: the flags, else the model's :data:`SETTINGS`; ``--steps 0``
+    fits nothing (one start, at the model's defaults: the default agent's likelihood and
+    predictions)."""
     starts, steps = SETTINGS[name]
-    return (args.starts or starts), (args.steps or steps)
+    steps = steps if args.steps is None else args.steps
+    return (1 if steps == 0 else args.starts or starts), steps
 
 
 def cmd_fit(args) -> int:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from jax.scipy.stats import norm
 
-from affect.deliberation import DeliberationParams
+from affect.deliberation import DeliberationParams, elapsed
 from affect.frustration import FrustrationParams
 from affect.policy import AgentConfig
 from experiments.fit.data import DataError, example_frame
@@ -191,7 +191,7 @@ def race_tick_probs(delta, urgency, params: DeliberationParams, max_ticks: int,
 
     def tick(p, t):
         gone_up, gone_down, p = p @ up, p @ down, p @ move
-        bt = b / (1.0 + params.urgency_gain * jnp.clip(urgency, 0.0, 1.0) * t)
+        bt = b / (1.0 + params.urgency_gain * jnp.clip(urgency, 0.0, 1.0) * elapsed(t, params))
         # the share of each cell beyond the bound is absorbed (smooth in the bound)
         f_up = jnp.clip((x + half - bt) / (2 * half), 0.0, 1.0)
         f_down = jnp.clip((-bt - (x - half)) / (2 * half), 0.0, 1.0)

@@ -108,7 +108,8 @@ def _program(spec: ExperimentSpec, static: Static, world_params, affect_params):
     ``(metrics, final parameters)``."""
     if spec.trainer == "online":
         onset = spec.total_steps - spec.test_steps if spec.test_steps else None
-        return jax.jit(jax.vmap(make_session(static, world_params, affect_params, None, onset)))
+        return jax.jit(jax.vmap(make_session(static, world_params, affect_params,
+                                             spec.deliberation_params(), onset)))
     train = make_train(static, world_params, affect_params, shifts(spec, static.config))
 
     def metrics_and_agents(k, p, les):

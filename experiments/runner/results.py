@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from affect.storage import versions
+from affect.versions import MODEL_VERSION
 from experiments.spec import CONFIRMATORY_SEEDS, ExperimentSpec
 
 
@@ -77,10 +78,12 @@ def git_revision() -> dict[str, Any]:
 def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any]],
              workers: int, sessions: int, started: float) -> dict[str, Any]:
     """What a results folder records about how it was made: spec, versions, git revision,
-    seeds, runs, machine, device, workers, sessions and the timings of every job."""
+    seeds, runs, machine, device, workers, sessions and the timings of every job, and the
+    version of the model (:data:`affect.versions.MODEL_VERSION`)."""
     return {
         "experiment": spec.name,
         "spec": spec.to_dict(),
+        "model": MODEL_VERSION,
         "versions": versions(),
         "git": git_revision(),
         "seeds": spec.seed_list(),
