@@ -1,7 +1,9 @@
-"""MkDocs hook: the CLI reference is written from the parser itself, so it cannot rot.
+"""MkDocs hooks: the CLI reference is written from the parser itself, and the wall-time
+table from ``experiments/wall_times.csv``, so neither can rot.
 
 A page containing ``<!-- cli:help -->`` gets, in its place, ``affectlab --help`` and the
-help of every subcommand, as printed by :func:`experiments.cli.build_parser`.
+help of every subcommand, as printed by :func:`experiments.cli.build_parser`; one
+containing ``<!-- wall-times -->`` gets :func:`experiments.estimate.wall_time_markdown`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 MARK = "<!-- cli:help -->"
+TIMES = "<!-- wall-times -->"
 
 
 def cli_reference() -> str:
@@ -24,5 +27,11 @@ def cli_reference() -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    """Replace the CLI marker with the parser's help."""
-    return markdown.replace(MARK, cli_reference()) if MARK in markdown else markdown
+    """Replace the CLI marker with the parser's help, the wall-times marker with the table."""
+    if MARK in markdown:
+        markdown = markdown.replace(MARK, cli_reference())
+    if TIMES in markdown:
+        from experiments.estimate import wall_time_markdown
+
+        markdown = markdown.replace(TIMES, wall_time_markdown())
+    return markdown

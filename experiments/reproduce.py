@@ -41,6 +41,7 @@ from experiments.analysis.claims import (
 )
 from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
+from experiments.estimate import estimate, estimate_text
 from experiments.runner import keep_workers, run_experiment
 from experiments.spec import ExperimentSpec, confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
@@ -275,6 +276,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         names = [n for n in names if n in only]
         claims = [c for c in claims if c.experiment in only]
     out = Path(out)
+    print(estimate_text(estimate(names, quick), quick), file=sys.stderr, flush=True)
     dirs, runs = {}, []
     t_all = time.perf_counter()
     with keep_workers():  # one set of worker processes for the whole catalogue

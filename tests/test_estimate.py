@@ -1,0 +1,69 @@
+"""The wall-time estimate printed before a reproduce, and the docs' table of wall times."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from experiments.estimate import (
+    WALL_TIMES,
+    duration,
+    estimate,
+    estimate_text,
+    load_wall_times,
+    wall_time_markdown,
+    work,
+)
+from experiments.suites import SUITES
+from experiments.tasks import TASKS
+
+ALL = list(TASKS) + list(SUITES)
+
+
+def _times(tmp_path, rows):
+    path = tmp_path / "times.csv"
+    pd.DataFrame(rows, columns=["experiment", "size", "seconds", "date", "cores", "how"]
+                 ).to_csv(path, index=False)
+    return path
+
+
+def test_work_counts_runs_times_steps():
+    spec = TASKS["gambling"].spec(False)
+    assert work("gambling", False) == spec.seeds * len(spec.conditions) * spec.total_steps
+    members = SUITES["sensitivity"](True).members
+    assert work("sensitivity", True) == sum(s.seeds * len(s.conditions) * s.total_steps
+                                            for _, s in members)
+
+
+def test_estimate_prefers_a_measurement_and_scales_the_other_size(tmp_path):
+    path = _times(tmp_path, [("gambling", "quick", 10, "d1", 2, "x"),
+                             ("loops", "quick", 30, "d1", 2, "x"),
+                             ("loops", "full", 500, "d2", 2, "x")])
+    full = estimate(["gambling", "loops", "social"], quick=False, path=path)
+    ratio = work("gambling", False) / work("gambling", True)
+    assert full["seconds"][0] == pytest.approx(10 * ratio)
+    assert "quick run of d1" in full["basis"][0]
+    assert full["seconds"][1] == 500 and "measured d2" in full["basis"][1]
+    assert math.isnan(full["seconds"][2]) and full["basis"][2] == "never measured"
+    text = estimate_text(full, quick=False)
+    assert duration(10 * ratio + 500) in text and "never measured" in text
+
+
+def test_duration():
+    assert [duration(s) for s in (42, 125, 3725)] == ["42 s", "2 min 05 s", "1 h 02 min"]
+
+
+def test_the_committed_times_cover_the_quick_catalogue():
+    times = load_wall_times(WALL_TIMES)
+    assert set(times["size"]) <= {"quick", "full"} and (times["seconds"] > 0).all()
+    assert estimate(ALL, quick=True)["seconds"].notna().all()
+    assert estimate(ALL, quick=False)["seconds"].notna().all()
+    table = wall_time_markdown()
+    assert all(f"`{name}`" in table for name in ALL)
+
+
+def test_a_malformed_file_is_refused(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("experiment,seconds\nloops,3\n")
+    with pytest.raises(ValueError, match="missing column"):
+        load_wall_times(bad)
