@@ -329,14 +329,15 @@ def _check_conditions(conditions, channels, num_agents: int) -> None:
         raise SpecError(f"spec.conditions: names must be unique, got {names}")
 
 
-def _check_param_overrides(where: str, world_id: str, overrides, defaults) -> None:
+def _check_param_overrides(where: str, owner: str, overrides, defaults) -> None:
+    """Number overrides of the fields of ``defaults`` (a dataclass or its type)."""
     if not isinstance(overrides, dict):
         raise SpecError(f"{where} must be a dict of parameter overrides")
     known = {f.name for f in dataclasses.fields(defaults)}
     for key, value in overrides.items():
         if key not in known:
-            raise SpecError(f"{where}: {world_id} has no parameter {key!r}; "
-                            f"known: {', '.join(sorted(known))}")
+            raise SpecError(f"{where}: {owner} has no parameter {key!r}.{_hint(key, known)} "
+                            f"Known: {', '.join(sorted(known))}")
         if not _is_number(value):
             raise SpecError(f"{where}.{key} must be a number, got {value!r}")
 
@@ -352,19 +353,11 @@ def _check_world_params(world_id: str, overrides, world, defaults) -> None:
 
 
 def _check_deliberation(spec: ExperimentSpec) -> None:
-    d = spec.deliberation
-    if not isinstance(d, dict):
-        raise SpecError("spec.deliberation must be a dict of DeliberationParams overrides")
-    if d and spec.trainer != "online":
+    _check_param_overrides("spec.deliberation", "DeliberationParams", spec.deliberation,
+                           DeliberationParams)
+    if spec.deliberation and spec.trainer != "online":
         raise SpecError("spec.deliberation: only the online trainer deliberates "
                         "(trainer='online')")
-    known = {f.name for f in dataclasses.fields(DeliberationParams)}
-    for key, value in d.items():
-        if key not in known:
-            raise SpecError(f"spec.deliberation.{key}: unknown constant.{_hint(key, known)} "
-                            f"Known: {', '.join(sorted(known))}")
-        if not _is_number(value):
-            raise SpecError(f"spec.deliberation.{key} must be a number, got {value!r}")
 
 
 def _check_shifts(spec: ExperimentSpec, world) -> None:

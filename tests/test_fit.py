@@ -160,13 +160,19 @@ def test_the_marker_gain_of_a_lesion_is_fitted():
 
 
 # ----------------------------------------------------------------- commands
-def test_fit_command_writes_fits_comparison_and_figure(tmp_path, capsys):
-    sessions, _ = simulate(EV, 12, 60, seed=4)
+def _choices_file(tmp_path, n, trials, seed):
+    """A choice file of ``n`` EV participants, ``trials`` each (hBayesDM layout)."""
+    sessions, _ = simulate(EV, n, trials, seed=seed)
     rows = [{"subjID": sid, "trial": t + 1, "choice": int(sessions.choice[i, t]) + 1,
              "gain": float(sessions.gain[i, t]), "loss": float(sessions.loss[i, t])}
-            for i, sid in enumerate(sessions.subjects) for t in range(60)]
+            for i, sid in enumerate(sessions.subjects) for t in range(trials)]
     data = tmp_path / "choices.csv"
     pd.DataFrame(rows).to_csv(data, index=False)
+    return data
+
+
+def test_fit_command_writes_fits_comparison_and_figure(tmp_path, capsys):
+    data = _choices_file(tmp_path, 12, 60, seed=4)
     out = tmp_path / "fit"
     assert main(["fit", "igt", str(data), "--model", "ev,pvl-delta", "--out", str(out),
                  "--steps", "15"]) == 0
@@ -199,12 +205,7 @@ def test_fit_command_errors(tmp_path, capsys):
 
 
 def test_fit_with_no_steps_reports_the_defaults(tmp_path):
-    sessions, _ = simulate(EV, 5, 40, seed=2)
-    rows = [{"subjID": sid, "trial": t + 1, "choice": int(sessions.choice[i, t]) + 1,
-             "gain": float(sessions.gain[i, t]), "loss": float(sessions.loss[i, t])}
-            for i, sid in enumerate(sessions.subjects) for t in range(40)]
-    data = tmp_path / "choices.csv"
-    pd.DataFrame(rows).to_csv(data, index=False)
+    data = _choices_file(tmp_path, 5, 40, seed=2)
     out = tmp_path / "fit"
     assert main(["fit", "igt", str(data), "--model", "ev", "--steps", "0", "--starts", "3",
                  "--out", str(out)]) == 0

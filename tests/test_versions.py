@@ -75,7 +75,7 @@ def test_spec_deliberation_overrides_are_checked_and_recorded():
     assert ExperimentSpec.from_dict(d) == tuned
     with pytest.raises(SpecError, match="written for model v1"):
         ExperimentSpec.from_dict({**d, "model": "1"})
-    with pytest.raises(SpecError, match="marker_forgot: unknown constant.*marker_forget"):
+    with pytest.raises(SpecError, match="'marker_forgot'. Did you mean 'marker_forget'"):
         dataclasses.replace(spec, deliberation={"marker_forgot": 0.2}).validate()
     with pytest.raises(SpecError, match="must be a number"):
         dataclasses.replace(spec, deliberation={"bound": "ten"}).validate()
