@@ -41,7 +41,7 @@ from experiments.analysis.claims import (
 )
 from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
-from experiments.estimate import estimate, estimate_text
+from experiments.estimate import duration, estimate, estimate_text
 from experiments.runner import keep_workers, run_experiment
 from experiments.spec import ExperimentSpec, confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
@@ -256,6 +256,17 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             "seconds": time.perf_counter() - t0}
 
 
+def catalogue_progress(i: int, expected, elapsed: float) -> str:
+    """``[reproduce] NAME (i/N; elapsed, ~left)``: the catalogue's progress line before
+    experiment ``i``; the time left is the estimate of the experiments not yet run
+    (:func:`~experiments.estimate.estimate`), those never measured counted as unknown."""
+    rest = expected["seconds"].iloc[i:]
+    left = f"~{duration(rest.sum())} left by the estimate" + (
+        " and more" if rest.isna().any() else "")
+    return (f"[reproduce] {expected['experiment'].iloc[i]} ({i + 1}/{len(expected)}; "
+            f"{duration(elapsed)} elapsed, {left})")
+
+
 def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CLAIMS_FILE,
               readme: str | Path | None = None, only: list[str] | None = None,
               fresh: bool = False, workers: int | None = None,
@@ -276,12 +287,14 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         names = [n for n in names if n in only]
         claims = [c for c in claims if c.experiment in only]
     out = Path(out)
-    print(estimate_text(estimate(names, quick), quick), file=sys.stderr, flush=True)
+    expected = estimate(names, quick)
+    print(estimate_text(expected, quick), file=sys.stderr, flush=True)
     dirs, runs = {}, []
     t_all = time.perf_counter()
     with keep_workers():  # one set of worker processes for the whole catalogue
         for i, name in enumerate(names):
-            print(f"[reproduce] {name} ({i + 1}/{len(names)})", file=sys.stderr, flush=True)
+            print(catalogue_progress(i, expected, time.perf_counter() - t_all),
+                  file=sys.stderr, flush=True)
             made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
             runs.append(run_one(name, out, quick, fresh, workers, made, seed_range, executor))
             dirs[name] = Path(runs[-1]["dir"])

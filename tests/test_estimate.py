@@ -67,3 +67,16 @@ def test_a_malformed_file_is_refused(tmp_path):
     bad.write_text("experiment,seconds\nloops,3\n")
     with pytest.raises(ValueError, match="missing column"):
         load_wall_times(bad)
+
+
+def test_the_catalogue_progress_line_counts_down_the_estimate():
+    from experiments.reproduce import catalogue_progress
+
+    table = pd.DataFrame({"experiment": ["a", "b", "c"], "seconds": [60.0, 120.0, float("nan")],
+                          "basis": ["", "", ""]})
+    assert catalogue_progress(0, table, 0.0) == (
+        "[reproduce] a (1/3; 0 s elapsed, ~3 min 00 s left by the estimate and more)")
+    assert catalogue_progress(1, table, 65.0).endswith(
+        "(2/3; 1 min 05 s elapsed, ~2 min 00 s left by the estimate and more)")
+    table.loc[2, "seconds"] = 30.0
+    assert catalogue_progress(2, table, 200.0).endswith("~30 s left by the estimate)")
