@@ -148,6 +148,7 @@ class Decision(NamedTuple):
     mask: jnp.ndarray  # (A,) bool, options on offer
     chosen: jnp.ndarray  # () bool, a response was given
     act: jnp.ndarray  # the world action ((1,) or (1, 2) for a timed world)
+    urgency: jnp.ndarray  # () the urgency the decision was made under (urgency_of)
 
 
 def read_options(static: Static, knobs: OnlineKnobs, gains_t, state):
@@ -177,9 +178,9 @@ def decide(static: Static, world_params, delib, knobs, gains_t, state, key) -> D
     world, cfg = static.world, static.config
     mask = world.action_mask(state.env_state, world_params)[0]
     q, prefs, bias, scale = read_options(static, knobs, gains_t, state)
+    urgency = urgency_of(delib, state, scale)
     if cfg.decision == "deliberate":
-        dec = deliberate(key, prefs, mask, bias, urgency_of(delib, state, scale), delib,
-                         cfg.max_ticks)
+        dec = deliberate(key, prefs, mask, bias, urgency, delib, cfg.max_ticks)
     else:
         dec = instant(key, prefs + delib.marker_weight * bias, mask)
     if world.timed:  # a timeout is no response
@@ -188,7 +189,7 @@ def decide(static: Static, world_params, delib, knobs, gains_t, state, key) -> D
     else:
         chosen = jnp.ones((), bool)
         act = dec.action[None]
-    return Decision(dec, q, prefs, bias, scale, mask, chosen, act)
+    return Decision(dec, q, prefs, bias, scale, mask, chosen, act, urgency)
 
 
 def subjective(reward, scale, shape):
@@ -297,7 +298,7 @@ def online_step(
         "felt_reward": aff_tr.reward,
         "energy": sig.energy,
         "starved": sig.starved,
-        "urgency": urgency_of(delib, state, d.scale),
+        "urgency": d.urgency,
         "bias_spread": _offered_spread(d.bias, d.mask),
         "marker_chosen": d.bias[d.dec.action] * d.scale,
         "q": d.q,

@@ -270,8 +270,10 @@ def cmd_ablate(args) -> int:
     try:
         ablate(args.out, quick=not args.full, workers=args.workers,
                only=args.variants.split(",") if args.variants else None, docs=args.docs)
-    except (KeyError, ValueError, OSError) as e:
-        return _error(str(e.args[0]) if e.args else str(e))
+    except KeyError as e:
+        return _error(e.args[0])
+    except (ValueError, OSError) as e:
+        return _error(str(e))
     except RunnerError as e:
         return _error(str(e), code=1)
     print((args.out / "ablation.md").read_text())

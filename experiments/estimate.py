@@ -45,6 +45,12 @@ def load_wall_times(path: str | Path = WALL_TIMES) -> pd.DataFrame:
     return df
 
 
+def latest(times: pd.DataFrame, name: str, size: str):
+    """The last measurement of ``name`` at ``size`` (a row), or ``None``."""
+    got = times[(times["experiment"] == name) & (times["size"] == size)]
+    return got.iloc[-1] if len(got) else None
+
+
 def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd.DataFrame:
     """Per experiment: ``seconds`` expected and its ``basis`` (measured at this size,
     scaled from the other size, or unknown: NaN)."""
@@ -52,16 +58,14 @@ def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd
     size, other = ("quick", "full") if quick else ("full", "quick")
     rows = []
     for name in names:
-        mine = times[times["experiment"] == name]
-        same, alt = mine[mine["size"] == size], mine[mine["size"] == other]
-        if len(same):
-            r = same.iloc[-1]
-            rows.append((name, float(r["seconds"]), f"measured {r['date']}, {r['cores']} cores"))
-        elif len(alt):
-            r = alt.iloc[-1]
+        same, alt = latest(times, name, size), latest(times, name, other)
+        if same is not None:
+            rows.append((name, float(same["seconds"]),
+                         f"measured {same['date']}, {same['cores']} cores"))
+        elif alt is not None:
             ratio = work(name, quick) / work(name, not quick)
-            rows.append((name, float(r["seconds"]) * ratio,
-                         f"{other} run of {r['date']} x {ratio:.3g} (work ratio)"))
+            rows.append((name, float(alt["seconds"]) * ratio,
+                         f"{other} run of {alt['date']} x {ratio:.3g} (work ratio)"))
         else:
             rows.append((name, float("nan"), "never measured"))
     return pd.DataFrame(rows, columns=["experiment", "seconds", "basis"])
@@ -97,12 +101,9 @@ def wall_time_markdown(path: str | Path = WALL_TIMES) -> str:
     lines = ["| experiment | quick (measured) | full (measured) | full (estimated from quick) |",
              "|---|---|---|---|"]
     for name in names:
-        mine = times[times["experiment"] == name]
-        cell = {}
-        for size in ("quick", "full"):
-            got = mine[mine["size"] == size]
-            cell[size] = (f"{duration(got.iloc[-1]['seconds'])} ({got.iloc[-1]['date']})"
-                          if len(got) else "not yet")
-        est = "" if len(mine[mine["size"] == "full"]) else duration(full.loc[name, "seconds"])
+        got = {size: latest(times, name, size) for size in ("quick", "full")}
+        cell = {size: "not yet" if r is None else f"{duration(r['seconds'])} ({r['date']})"
+                for size, r in got.items()}
+        est = "" if got["full"] is not None else duration(full.loc[name, "seconds"])
         lines.append(f"| `{name}` | {cell['quick']} | {cell['full']} | {est} |")
     return "\n".join(lines)

@@ -100,3 +100,14 @@ def test_ablation_markdown_counts_confirmatory_passes():
     assert "| a | confi | 1 pass | -1 FAIL |" in text
     assert "| b | explo | 2 FAIL | 3 pass |" in text
     assert "**1/1** | **0/1**" in text
+
+
+def test_the_sgd_online_rule_steps_in_proportion_to_the_gradient():
+    from affect.online import online_optimizer
+
+    opt = online_optimizer(AgentConfig(online_optimizer="sgd", max_grad_norm=10.0))
+    g = {"w": jnp.array([0.1, -0.3])}
+    upd, _ = opt.update(g, opt.init(g), g)
+    np.testing.assert_allclose(upd["w"], g["w"])  # the delta rule: no normalisation
+    with pytest.raises(ValueError, match="online_optimizer"):
+        AgentConfig(online_optimizer="rmsprop").validate()
