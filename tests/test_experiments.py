@@ -300,7 +300,7 @@ def test_permutation_test_matches_scipy_exact():
 
 
 def test_time_left_counts_training_not_compiles_nor_resumed_runs(capsys):
-    from experiments.runner.pool import Progress
+    from experiments.runner.monitor import Progress
 
     bar = Progress(100, "x", parallel=2)
     bar.done = 50  # read back on a resume: says nothing about the speed

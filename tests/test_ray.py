@@ -75,8 +75,9 @@ def _job_workers() -> list[int]:
 @needs_ray
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds Ray workers through /proc")
 def test_a_killed_ray_worker_costs_only_its_job(tmp_path, ray_cluster):
-    """SIGKILL a worker mid-job: Ray reruns that job, the experiment finishes, and every
-    job is written once (the journal lists each seed once)."""
+    """SIGKILL a worker mid-job: the runner's queue reruns that job, the experiment
+    finishes, and every job is written once (the journal lists each seed once, and the
+    rerun)."""
     out = tmp_path / "killed"
     s = spec(seeds=4, steps=8 * 16 * 40, name="tiny-kill")
     killed = []
@@ -99,6 +100,7 @@ def test_a_killed_ray_worker_costs_only_its_job(tmp_path, ray_cluster):
     journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
     seeds = [s for e in journal if e["event"] == "job" for s in e["seeds"]]
     assert sorted(seeds) == [0, 1, 2, 3]  # each job written once: none computed twice
+    assert [e["event"] for e in journal].count("rerun") == 1  # shown and journaled
     df = pd.read_csv(out / "results.csv")
     assert sorted(df["seed"].unique()) == list(range(4))
 

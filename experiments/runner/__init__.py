@@ -2,7 +2,8 @@
 
 * :mod:`~experiments.runner.run`: :func:`run_experiment`, the entry point;
 * :mod:`~experiments.runner.jobs`: one job (seeds x conditions in one compiled program);
-* :mod:`~experiments.runner.pool`: worker processes, timeouts and progress;
+* :mod:`~experiments.runner.pool`: worker processes and timeouts;
+* :mod:`~experiments.runner.monitor`: the progress line, reruns of lost jobs, failures;
 * :mod:`~experiments.runner.store`: the staging folder (finished jobs, journal, lock);
 * :mod:`~experiments.runner.results`: the tidy results table and the manifest.
 """

@@ -12,7 +12,6 @@ import importlib
 import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -27,56 +26,11 @@ from affect.channels import get_channel
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
 from experiments.runner.jobs import run_job
+from experiments.runner.monitor import Job, JobQueue, Progress, heartbeat
 from experiments.spec import ExperimentSpec
 from worlds.registry import check_world_id
 
 SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-
-
-class Progress:
-    """Prints ``[label] done/total runs, elapsed, ~left`` lines to stderr.
-
-    The time left is estimated from the training time of the jobs finished in this
-    session (without their compile time, and not from runs read back on a resume),
-    divided among the ``parallel`` workers."""
-
-    def __init__(self, total_runs: int, label: str, enabled: bool = True, parallel: int = 1):
-        self.total, self.done, self.label, self.enabled = total_runs, 0, label, enabled
-        self.parallel = max(1, parallel)
-        self.t0 = time.perf_counter()
-        self.last_print = 0.0
-        self.job_s, self.job_runs = 0.0, 0  # training seconds and runs of finished jobs
-
-    @staticmethod
-    def _fmt(s: float) -> str:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-
-    def report(self, extra: str = "") -> None:
-        """Print one progress line (``extra`` appended)."""
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.t0
-        left = ""
-        if self.job_runs and self.done < self.total:
-            per_run = self.job_s / self.job_runs
-            left = f", ~{self._fmt(per_run * (self.total - self.done) / self.parallel)} left"
-        print(f"[{self.label}] {self.done}/{self.total} runs, {self._fmt(elapsed)} elapsed"
-              f"{left}" + (f" {extra}" if extra else ""), file=sys.stderr, flush=True)
-        self.last_print = time.perf_counter()
-
-    def advance(self, runs: int, seconds: float | None = None) -> None:
-        """Count ``runs`` more finished runs (a job that trained for ``seconds``, compile
-        time excluded) and print."""
-        self.done += runs
-        if seconds is not None:
-            self.job_s += seconds
-            self.job_runs += runs
-        self.report()
-
-    def heartbeat(self, every: float = 20.0) -> None:
-        """Print a line if none was printed for ``every`` seconds."""
-        if time.perf_counter() - self.last_print > every:
-            self.report("(compiling/training)")
 
 
 def host_run(spec: ExperimentSpec) -> bool:
@@ -139,28 +93,6 @@ def run_in_process(spec: ExperimentSpec, jobs: list[list[int]],
 
 
 @contextmanager
-def heartbeat(progress: Progress | None, every: float = 1.0):
-    """Call ``progress.heartbeat()`` from a background thread while the block runs (a
-    compiled call holds this thread for minutes)."""
-    if progress is None or not progress.enabled:
-        yield
-        return
-    stop = threading.Event()
-
-    def beat():
-        while not stop.wait(every):
-            progress.heartbeat()
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-@contextmanager
 def time_limit(seconds: float, what: str):
     """Raise :class:`RunnerError` in this process when the block runs past ``seconds``
     (a real-time alarm; in the main thread on Unix, else not enforced). Python code (a
@@ -186,27 +118,35 @@ def time_limit(seconds: float, what: str):
 def run_in_workers(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
                    on_done: Callable[[dict], None], progress: Progress) -> None:
     """Run every job in ``workers`` spawned processes (those kept by :func:`keep_workers`
-    when it is open); a job over ``timeout_s`` seconds, a failed job or a dead worker raises
-    :class:`RunnerError` (the workers are stopped)."""
+    when it is open). A dead worker is replaced and its job rerun (:class:`JobQueue`); a
+    job that fails or runs over ``timeout_s`` seconds stops the run with
+    :class:`RunnerError` once the jobs in flight have finished."""
     imports = worker_imports(spec) or []
     procs = _acquire_workers(workers)
-    pending = list(enumerate(jobs))
-    busy: dict[int, tuple[int, list[int], float]] = {}  # worker -> (job id, seeds, start)
+    queue = JobQueue(jobs, progress)
+    busy: dict[int, tuple[Job, float]] = {}  # worker -> (job, start)
     finished = False
     try:
-        while pending or busy:
+        while queue.open() or busy:
             for w, (_, conn) in procs.items():
-                if w not in busy and pending:
-                    job_id, seeds = pending.pop(0)
-                    conn.send((job_id, spec, seeds, imports))
-                    busy[w] = (job_id, seeds, time.perf_counter())
+                if w not in busy and (job := queue.take()) is not None:
+                    conn.send((spec, job.seeds, imports))
+                    busy[w] = (job, time.perf_counter())
             ready = wait([procs[w][1] for w in busy], timeout=1.0)
             for w in list(busy):
-                result = _poll(procs[w], busy[w], ready, timeout_s)
-                if result is not None:
-                    del busy[w]
-                    on_done(result)
+                outcome = _poll(procs[w], busy[w], ready, timeout_s)
+                if outcome is None:
+                    continue
+                (job, _), (kind, payload) = busy.pop(w), outcome
+                if kind == "ok":
+                    on_done(payload)
+                elif kind == "lost":
+                    procs[w] = _start_worker()
+                    queue.lost(job, payload)
+                else:
+                    queue.failed(job, payload, in_flight=len(busy))
             progress.heartbeat()
+        queue.raise_failures()
         finished = True
     finally:
         if not (finished and procs is _KEPT):  # kept workers stay for the next experiment
@@ -244,45 +184,51 @@ def _acquire_workers(workers: int) -> dict[int, tuple[Any, Any]]:
     return _KEPT
 
 
-def _poll(worker, job, ready, timeout_s: float) -> dict | None:
-    """A finished job's result, ``None`` while it runs; raises on failure or timeout."""
+def _poll(worker, busy: tuple[Job, float], ready, timeout_s: float) -> tuple | None:
+    """``None`` while the job runs, else ``("ok", result)``, ``("lost", reason)`` (the
+    worker died) or ``("failed", message)`` (the job raised, or ran out of time: its
+    worker is killed)."""
     proc, conn = worker
-    seeds, started = job[1], job[2]
+    job, started = busy
+    seeds = job.seeds
     if conn in ready:
         try:
-            _, status, payload = conn.recv()
-        except EOFError:
-            raise RunnerError(f"worker for seeds {seeds} died (exit code {proc.exitcode})"
-                              ) from None
+            status, payload = conn.recv()
+        except (EOFError, OSError):  # it died (mid-send: the connection was reset)
+            proc.join(timeout=1)
+            return "lost", f"exit code {proc.exitcode}"
         if status != "ok":
-            raise RunnerError(f"job for seeds {seeds} failed:\n{payload}")
-        return payload
+            last = payload.strip().splitlines()[-1] if payload.strip() else "no traceback"
+            return "failed", f"job for seeds {seeds} failed: {last}\n{payload}"
+        return "ok", payload
     if time.perf_counter() - started > timeout_s:
         proc.kill()
-        raise RunnerError(f"job for seeds {seeds} exceeded its timeout of {timeout_s:.0f}s "
+        return "failed", (f"job for seeds {seeds} exceeded its timeout of {timeout_s:.0f}s "
                           "(raise spec.timeout_s or --timeout if the machine is just slow)")
     if not proc.is_alive():
-        raise RunnerError(f"worker for seeds {seeds} died (exit code {proc.exitcode})")
+        return "lost", f"exit code {proc.exitcode}"
     return None
 
 
-def _start_workers(workers: int) -> dict[int, tuple[Any, Any]]:
+def _start_worker() -> tuple[Any, Any]:
+    """One spawned worker process with one XLA thread, and its end of the pipe."""
     ctx = mp.get_context("spawn")
     old = os.environ.get("XLA_FLAGS")
     os.environ["XLA_FLAGS"] = f"{old or ''} {SINGLE_THREAD_XLA}".strip()
-    procs = {}
     try:
-        for w in range(workers):
-            parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main, args=(child,), daemon=True)
-            p.start()
-            procs[w] = (p, parent)
+        parent, child = ctx.Pipe()
+        p = ctx.Process(target=worker_main, args=(child,), daemon=True)
+        p.start()
     finally:
         if old is None:
             os.environ.pop("XLA_FLAGS", None)
         else:
             os.environ["XLA_FLAGS"] = old
-    return procs
+    return p, parent
+
+
+def _start_workers(workers: int) -> dict[int, tuple[Any, Any]]:
+    return {w: _start_worker() for w in range(workers)}
 
 
 def _stop_workers(procs: dict[int, tuple[Any, Any]]) -> None:
@@ -330,17 +276,17 @@ def rebuild(spec: ExperimentSpec, imports: list[str]) -> None:
 
 
 def worker_main(conn) -> None:
-    """A worker's loop: receive ``(job id, spec, seeds, modules to import)``, send back
-    ``(job id, "ok", result)`` or ``(job id, "error", traceback)``; ``None`` ends it."""
+    """A worker's loop: receive ``(spec, seeds, modules to import)``, send back
+    ``("ok", result)`` or ``("error", traceback)``; ``None`` ends it."""
     exit_with_parent()
     enable_compilation_cache()
     while True:
         msg = conn.recv()
         if msg is None:
             return
-        job_id, spec, seeds, imports = msg
+        spec, seeds, imports = msg
         try:
             rebuild(spec, imports)
-            conn.send((job_id, "ok", run_job(spec, seeds)))
+            conn.send(("ok", run_job(spec, seeds)))
         except BaseException:  # noqa: BLE001 - report everything to the parent
-            conn.send((job_id, "error", traceback.format_exc()))
+            conn.send(("error", traceback.format_exc()))

@@ -4,7 +4,8 @@ Each job (a list of seeds) is a Ray core task: ``ray.init()`` starts a local clu
 joins the one ``RAY_ADDRESS`` names. Resume stays in affectlab: a finished job's output
 is written atomically by the runner as it arrives (the same files and journal as the
 local pool), so a restarted experiment skips it; a task whose worker process dies is
-retried by Ray (``RETRIES`` times) and recomputes only that job. Workers run with one XLA
+rerun by the runner's queue (``monitor.RETRIES`` times, shown and journaled as the
+local pool's reruns) and recomputes only that job. Workers run with one XLA
 thread each (as the local pool's), so the numbers are the local pool's, value for value.
 At most ``workers`` jobs are in flight at once, so a job's timeout counts from its start.
 
@@ -23,11 +24,9 @@ from collections.abc import Callable
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
 from experiments.runner.jobs import run_job
-from experiments.runner.pool import SINGLE_THREAD_XLA, Progress, rebuild, worker_imports
+from experiments.runner.monitor import JobQueue, Progress
+from experiments.runner.pool import SINGLE_THREAD_XLA, rebuild, worker_imports
 from experiments.spec import ExperimentSpec
-
-RETRIES = 3
-"""Times Ray reruns a job whose worker process died."""
 
 
 def ray_available() -> bool:
@@ -66,38 +65,51 @@ def _job(spec: ExperimentSpec, seeds: list[int], imports: list[str]) -> dict:
 
 def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
                on_done: Callable[[dict], None], progress: Progress) -> None:
-    """Run every job as a Ray task, at most ``workers`` at once; a failed job (after
-    Ray's retries) or one over ``timeout_s`` raises :class:`RunnerError`."""
+    """Run every job as a Ray task, at most ``workers`` at once. A task whose worker
+    process or node was lost is rerun (:class:`~experiments.runner.monitor.JobQueue`,
+    shown and journaled like the local pool's); a job that raised or ran over
+    ``timeout_s`` stops the run with :class:`RunnerError` once the jobs in flight have
+    finished."""
     imports = worker_imports(spec)
     if imports is None:
         raise RunnerError("a world or channel defined in the script being run cannot be "
                           "rebuilt on Ray workers; register it in an importable module")
     ray = _ray()
     _init(ray, workers)
-    task = ray.remote(num_cpus=1, max_retries=RETRIES)(_job)
-    pending, running = list(jobs), {}
-    while pending or running:
-        while pending and len(running) < max(workers, 1):
-            seeds = pending.pop(0)
-            running[task.remote(spec, seeds, imports)] = (seeds, time.perf_counter())
-        ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
-        for ref in ready:
-            seeds, _ = running.pop(ref)
-            try:
-                result = ray.get(ref)
-            except ray.exceptions.RayError as e:
-                _cancel(ray, running)
-                raise RunnerError(f"job for seeds {seeds} failed on Ray:\n{e}") from None
-            on_done(result)
-        for seeds, started in list(running.values()):
-            if time.perf_counter() - started > timeout_s:
-                _cancel(ray, running)
-                raise RunnerError(f"job for seeds {seeds} exceeded its timeout of "
-                                  f"{timeout_s:.0f}s on Ray (raise spec.timeout_s or --timeout "
-                                  "if the machine is just slow)")
-        progress.heartbeat()
+    task = ray.remote(num_cpus=1, max_retries=0)(_job)  # reruns are the queue's
+    queue, running = JobQueue(jobs, progress), {}
+    try:
+        while queue.open() or running:
+            while len(running) < max(workers, 1) and (job := queue.take()) is not None:
+                running[task.remote(spec, job.seeds, imports)] = (job, time.perf_counter())
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
+            for ref in ready:
+                job, _ = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:  # the job itself raised
+                    queue.failed(job, f"job for seeds {job.seeds} failed on Ray: "
+                                      f"{_last_line(e)}\n{e}", in_flight=len(running))
+                except ray.exceptions.RayError as e:  # its worker or node was lost
+                    queue.lost(job, type(e).__name__)
+                else:
+                    on_done(result)
+            for ref, (job, started) in list(running.items()):
+                if time.perf_counter() - started > timeout_s:
+                    ray.cancel(ref, force=True)
+                    del running[ref]
+                    queue.failed(job, f"job for seeds {job.seeds} exceeded its timeout of "
+                                      f"{timeout_s:.0f}s on Ray (raise spec.timeout_s or "
+                                      "--timeout if the machine is just slow)",
+                                 in_flight=len(running))
+            progress.heartbeat()
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
+    queue.raise_failures()
 
 
-def _cancel(ray, running: dict) -> None:
-    for ref in running:
-        ray.cancel(ref, force=True)
+def _last_line(error: BaseException) -> str:
+    """The last non-empty line of an error's text (a traceback's exception line)."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(error).__name__

@@ -21,8 +21,8 @@ from affect.storage import atomic_write_json
 from experiments.agents import write_agents
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
+from experiments.runner.monitor import Progress
 from experiments.runner.pool import (
-    Progress,
     default_workers,
     host_run,
     run_in_process,
@@ -235,7 +235,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
     n_cond = len(spec.conditions)
     journal.write("resume" if results else "start", finished_seeds=sorted(done),
                   jobs=len(jobs), workers=workers)
-    bar = Progress(len(seeds) * n_cond, spec.name, progress, parallel=workers)
+    bar = Progress(len(seeds) * n_cond, spec.name, progress, parallel=workers, journal=journal)
     bar.done = len(done) * n_cond
     how = f"{plural(len(jobs), 'job')}, {plural(workers, 'worker process', 'es')}"
     bar.report(f"(resuming: {len(done)} of {len(seeds)} seeds already finished in {state.stage}; "
@@ -257,7 +257,9 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
             run_in_process(spec, jobs, on_done, bar)
         else:
             run_in_workers(spec, jobs, workers, spec.timeout_s, on_done, bar)
-    except BaseException:
+    except BaseException as e:
+        journal.write("stopped", error=f"{type(e).__name__}: {e}".splitlines()[0],
+                      finished_jobs=len(results))
         if results:
             print(f"[{spec.name}] {len(results)} finished jobs are kept in {state.stage}; run "
                   "the same command again to resume (or pass fresh=True / --fresh to start "
