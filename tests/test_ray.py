@@ -162,3 +162,27 @@ def test_tensorboard_tracker_writes_each_runs_curves(tmp_path):
 def test_an_unknown_tracker_is_refused(tmp_path):
     with pytest.raises(RunnerError, match="unknown tracker"):
         run_experiment(spec(), tmp_path / "x", workers=0, progress=False, tracker="wandb")
+
+
+def test_placement_without_gpus_runs_one_seed_per_cpu_task():
+    from experiments.runner.ray_pool import placement
+
+    p = placement({"CPU": 16.0}, None, n_seeds=48)
+    assert (p.in_flight, p.seeds_per_job, p.options) == (16, None, {"num_cpus": 1})
+    assert placement({"CPU": 16.0}, 4, n_seeds=48).in_flight == 4
+
+
+@pytest.mark.parametrize("resources, workers, in_flight, share, seeds, fraction", [
+    ({"CPU": 16.0, "GPU": 1.0}, None, 1, 1.0, 48, "0.9"),  # one task vmaps every seed
+    ({"CPU": 64.0, "GPU": 4.0}, None, 4, 1.0, 12, "0.9"),  # one task per GPU
+    ({"CPU": 16.0, "GPU": 1.0}, 4, 4, 0.25, 12, "0.225"),  # four tasks share a GPU
+    ({"CPU": 16.0, "GPU": 2.0}, 1, 1, 1.0, 48, "0.9"),  # a task never asks for two
+])
+def test_placement_with_gpus_asks_for_a_share_and_vmaps_a_block_of_seeds(
+        resources, workers, in_flight, share, seeds, fraction):
+    from experiments.runner.ray_pool import placement
+
+    p = placement(resources, workers, n_seeds=48)
+    assert (p.in_flight, p.seeds_per_job) == (in_flight, seeds)
+    assert p.options["num_gpus"] == pytest.approx(share)
+    assert p.options["runtime_env"]["env_vars"] == {"XLA_PYTHON_CLIENT_MEM_FRACTION": fraction}

@@ -9,6 +9,13 @@ local pool's reruns) and recomputes only that job. Workers run with one XLA
 thread each (as the local pool's), so the numbers are the local pool's, value for value.
 At most ``workers`` jobs are in flight at once, so a job's timeout counts from its start.
 
+Where the cluster has GPUs, each task asks for its share of them (``num_gpus``: the
+cluster's GPUs over the tasks in flight, one task per GPU unless ``workers`` says
+otherwise), JAX in its worker preallocates only that share of a GPU's memory
+(``XLA_PYTHON_CLIENT_MEM_FRACTION``), and each job vmaps a block of seeds x conditions
+(the seeds split evenly among the tasks in flight) instead of one seed
+(:func:`placement`).
+
 Ray is an optional extra (``pip install -e ".[ray]"``); nothing here imports it until an
 experiment asks for this executor.
 """
@@ -16,10 +23,12 @@ experiment asks for this executor.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
@@ -56,6 +65,47 @@ def _init(ray, workers: int) -> None:
                      log_to_driver=False)
 
 
+GPU_MEMORY_HEADROOM = 0.9
+"""Of a task's share of a GPU, the fraction JAX may preallocate (the rest is left for
+the CUDA context and the other tasks' rounding)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How an experiment's jobs go onto a Ray cluster: ``in_flight`` tasks at once, each
+    with ``options`` (Ray's ``num_cpus``, ``num_gpus``, ``runtime_env``), and
+    ``seeds_per_job`` seeds vmapped in one job (``None``: the runner's default)."""
+
+    in_flight: int
+    seeds_per_job: int | None = None
+    options: dict = field(default_factory=lambda: {"num_cpus": 1})
+
+
+def placement(resources: dict, workers: int | None, n_seeds: int) -> Placement:
+    """The :class:`Placement` for a cluster with ``resources`` (``ray.cluster_resources()``).
+
+    Without GPUs: ``workers`` tasks at once (default: the cluster's CPUs), one CPU each.
+    With G GPUs: ``workers`` tasks at once (default: G), each asking for ``G / workers``
+    of a GPU (at most one) and letting JAX preallocate ``0.9 x`` that share of its
+    memory, each vmapping ``ceil(n_seeds / workers)`` seeds."""
+    gpus, cpus = float(resources.get("GPU", 0)), int(resources.get("CPU", 1))
+    if gpus <= 0:
+        return Placement(max(workers or cpus, 1))
+    in_flight = max(workers or int(gpus), 1)
+    share = min(1.0, gpus / in_flight)
+    fraction = f"{GPU_MEMORY_HEADROOM * share:.3g}"
+    env = {"env_vars": {"XLA_PYTHON_CLIENT_MEM_FRACTION": fraction}}
+    return Placement(in_flight, math.ceil(n_seeds / in_flight),
+                     {"num_cpus": 1, "num_gpus": share, "runtime_env": env})
+
+
+def ray_placement(workers: int | None, n_seeds: int) -> Placement:
+    """Start or join the cluster (:func:`_init`), then its :func:`placement`."""
+    ray = _ray()
+    _init(ray, workers or os.cpu_count() or 1)
+    return placement(ray.cluster_resources(), workers, n_seeds)
+
+
 def _job(spec: ExperimentSpec, seeds: list[int], imports: list[str]) -> dict:
     """One job in a Ray worker: the local worker's steps (cache, rebuild, run)."""
     enable_compilation_cache()
@@ -63,9 +113,10 @@ def _job(spec: ExperimentSpec, seeds: list[int], imports: list[str]) -> dict:
     return run_job(spec, seeds)
 
 
-def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
+def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], place: Placement, timeout_s: float,
                on_done: Callable[[dict], None], progress: Progress) -> None:
-    """Run every job as a Ray task, at most ``workers`` at once. A task whose worker
+    """Run every job as a Ray task, ``place.in_flight`` at once with ``place.options``
+    (:func:`ray_placement` has started or joined the cluster). A task whose worker
     process or node was lost is rerun (:class:`~experiments.runner.monitor.JobQueue`,
     shown and journaled like the local pool's); a job that raised or ran over
     ``timeout_s`` stops the run with :class:`RunnerError` once the jobs in flight have
@@ -75,12 +126,11 @@ def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeou
         raise RunnerError("a world or channel defined in the script being run cannot be "
                           "rebuilt on Ray workers; register it in an importable module")
     ray = _ray()
-    _init(ray, workers)
-    task = ray.remote(num_cpus=1, max_retries=0)(_job)  # reruns are the queue's
+    task = ray.remote(**place.options, max_retries=0)(_job)  # reruns are the queue's
     queue, running = JobQueue(jobs, progress), {}
     try:
         while queue.open() or running:
-            while len(running) < max(workers, 1) and (job := queue.take()) is not None:
+            while len(running) < place.in_flight and (job := queue.take()) is not None:
                 running[task.remote(spec, job.seeds, imports)] = (job, time.perf_counter())
             ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
             for ref in ready:

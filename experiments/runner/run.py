@@ -10,6 +10,7 @@ read back, not recomputed, and the results equal those of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -29,7 +30,7 @@ from experiments.runner.pool import (
     run_in_workers,
     spawnable,
 )
-from experiments.runner.ray_pool import run_in_ray
+from experiments.runner.ray_pool import Placement, ray_placement, run_in_ray
 from experiments.runner.results import manifest, tidy
 from experiments.runner.store import (
     Journal,
@@ -140,8 +141,16 @@ def run_experiment(
         return out_dir
     if progress and rounding_note(spec):
         print(f"[{spec.name}] {rounding_note(spec)}", file=sys.stderr)
-    workers = _choose_workers(spec, workers, progress, executor)
     seeds = spec.seed_list()
+    if executor not in EXECUTORS:
+        raise RunnerError(f"unknown executor {executor!r}; use one of {EXECUTORS}")
+    if workers is not None:
+        _check_count("workers", workers, 0)
+    place = None
+    if executor == "ray":  # the cluster says how many tasks, and their GPU shares
+        place = ray_placement(workers, len(seeds))
+        workers, seeds_per_job = place.in_flight, seeds_per_job or place.seeds_per_job
+    workers = _choose_workers(spec, workers, progress)
     if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
         seeds_per_job = 1 if workers > 0 or host_run(spec) else len(seeds)
     _check_count("seeds_per_job", seeds_per_job, 1)
@@ -150,7 +159,7 @@ def run_experiment(
     track = make_tracker(tracker, spec, stage)
     t0 = time.perf_counter()
     with Stage(stage, fresh, fingerprint(spec)) as state:
-        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress, executor,
+        results, workers = _run_jobs(spec, state, seeds, seeds_per_job, workers, progress, place,
                                      track)
         t_jobs = time.perf_counter()
         _write_outputs(spec, state, results, workers, figures)
@@ -170,12 +179,9 @@ def _stage_of(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}.partial"
 
 
-def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool,
-                    executor: str = "local") -> int:
+def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool) -> int:
     """``workers``, checked, or the default (with a line when a user's world keeps the
-    run in this process); the executor, checked."""
-    if executor not in EXECUTORS:
-        raise RunnerError(f"unknown executor {executor!r}; use one of {EXECUTORS}")
+    run in this process)."""
     if workers is None:
         workers = default_workers(spec) if spawnable(spec) else 0
         if progress and default_workers(spec) > 1 and not spawnable(spec):
@@ -222,10 +228,10 @@ def _already_finished(spec: ExperimentSpec, out_dir: Path, figures: bool,
 
 
 def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_job: int,
-              workers: int, progress: bool, executor: str = "local", track=None
+              workers: int, progress: bool, place: Placement | None = None, track=None
               ) -> tuple[list[dict[str, Any]], int]:
-    """Run the jobs not finished yet, saving each as it finishes; returns every finished
-    job (read back or computed) and the number of workers used."""
+    """Run the jobs not finished yet (on Ray with ``place``), saving each as it finishes;
+    returns every finished job (read back or computed) and the number of workers used."""
     job_dir, journal = state.stage / "jobs", Journal(state.stage / "journal.jsonl")
     results = finished_jobs(job_dir, seeds)
     done = {s for r in results for s in r["seeds"]}
@@ -251,8 +257,9 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
             track(result)
 
     try:
-        if executor == "ray":
-            run_in_ray(spec, jobs, max(workers, 1), spec.timeout_s, on_done, bar)
+        if place is not None:
+            run_in_ray(spec, jobs, dataclasses.replace(place, in_flight=max(workers, 1)),
+                       spec.timeout_s, on_done, bar)
         elif workers == 0:
             run_in_process(spec, jobs, on_done, bar)
         else:
