@@ -4,7 +4,7 @@ affectlab run foraging [--quick] [--out DIR] [--seeds N] [--steps N] [--workers 
 affectlab run my_spec.toml [--out DIR]
 affectlab reproduce [--quick] [--docs docs] [--readme FILE]
 affectlab figures DIR
-affectlab bench [--quick] [--json FILE]
+affectlab bench [--quick] [--json FILE] [--experiment foraging]
 affectlab list
 affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
 affectlab recover igt [--model agent] [--participants 100] --out DIR
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -33,7 +34,7 @@ from experiments.suites import SUITES, run_suite
 from experiments.tasks import TASKS, get_task
 from experiments.tasks import report as write_report
 from experiments.tools.ablate import ablate
-from experiments.tools.bench import run_bench
+from experiments.tools.bench import bench_experiment, run_bench
 from worlds.registry import REGISTRY, check_world_id
 
 
@@ -58,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--world", default="Foraging-v0")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--json", type=Path, default=None, help="write records to FILE")
+    bench.add_argument("--experiment", default=None, metavar="NAME",
+                       help="instead: a PPO experiment's quick run, end to end, against its "
+                            "training steps at the benchmarked rate (measured before and "
+                            "after it, in this process)")
 
     _add_reproduce(sub)
     sub.add_parser("list", help="worlds, affect channels and experiments")
@@ -244,7 +249,20 @@ def cmd_bench(args) -> int:
         check_world_id(args.world)
     except KeyError as e:
         return _error(e.args[0])
-    run_bench(args.world, quick=args.quick, json_path=args.json)
+    if args.experiment is None:
+        run_bench(args.world, quick=args.quick, json_path=args.json)
+        return 0
+    ppo = sorted(n for n, t in TASKS.items() if t.spec(quick=True).trainer == "ppo")
+    if args.experiment not in ppo:
+        return _error(f"--experiment: one of {', '.join(ppo)} (PPO-trained), not "
+                      f"{args.experiment!r}")
+    r = bench_experiment(TASKS[args.experiment].spec(quick=True))
+    print(f"{r['name']}: {r['wall_s']:.0f} s wall for {r['steps'] / 1e6:.1f} M training "
+          f"steps; PPO benchmarked at {r['rate_before'] / 1e6:.3f} M steps/s before and "
+          f"{r['rate_after'] / 1e6:.3f} after: {r['training_at_rate_s']:.0f} s at that rate; "
+          f"ratio {r['ratio']:.2f}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(r, indent=2) + "\n")
     return 0
 
 

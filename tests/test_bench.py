@@ -42,3 +42,23 @@ def test_the_peer_row_keeps_the_peers_observations_and_reports_a_ratio():
     assert rec["ours_steps_per_s"] > 0 and rec["peer_steps_per_s"] > 0
     with pytest.raises(ValueError, match="unknown peer"):
         bench_peer("navix")
+
+
+def test_an_experiments_wall_time_is_set_against_its_training_at_the_benchmarked_rate(tmp_path):
+    from experiments.tools.bench import bench_experiment
+    from tests.test_experiments import tiny_spec
+
+    spec = tiny_spec(seeds=1)
+    r = bench_experiment(spec, train_steps=8 * 16 * 2, repeats=1)
+    assert r["steps"] == 1 * 2 * 8 * 16 * 3  # seeds x conditions x whole PPO batches
+    rate = (r["rate_before"] + r["rate_after"]) / 2
+    assert r["training_at_rate_s"] == pytest.approx(r["steps"] / rate)
+    assert r["ratio"] == pytest.approx(r["wall_s"] / r["training_at_rate_s"])
+    assert r["wall_s"] > 0
+
+
+def test_bench_refuses_an_experiment_ppo_does_not_train(capsys):
+    from experiments.cli import main
+
+    assert main(["bench", "--experiment", "paralysis"]) == 2
+    assert "PPO-trained" in capsys.readouterr().err

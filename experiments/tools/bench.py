@@ -10,6 +10,7 @@ import dataclasses
 import json
 import platform
 import statistics
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 from affect.lesion import INTACT
 from affect.networks import init_params
 from affect.ppo import AgentConfig, input_dim, make_static, make_train
+from experiments.spec import ExperimentSpec
 from worlds.registry import make
 
 WORLD_ENVS = (1, 64, 1024, 8192)
@@ -159,10 +161,13 @@ def bench_peer(peer: str = "xminigrid", world_id: str = "Foraging-v0", num_envs:
             "jax_version": jax.__version__}
 
 
-def bench_train(world_id: str, total_steps: int, repeats: int = 3) -> dict[str, Any]:
-    """PPO training of one seed with the default agent (affect module on)."""
-    world, params = make(world_id)
-    config = dataclasses.replace(AgentConfig(), total_steps=total_steps)
+def bench_train(world_id: str, total_steps: int, repeats: int = 3,
+                spec: ExperimentSpec | None = None) -> dict[str, Any]:
+    """PPO training of one seed with the default agent (affect module on), or with the
+    agent and world params of ``spec``."""
+    world, params = spec.make_world() if spec is not None else make(world_id)
+    agent = spec.trainer_config() if spec is not None else AgentConfig()
+    config = dataclasses.replace(agent, total_steps=total_steps)
     static = make_static(world, config)
     train = make_train(static, params, static.module.default_params())
     net = init_params(static.network, jax.random.PRNGKey(1), input_dim(static))
@@ -175,6 +180,32 @@ def bench_train(world_id: str, total_steps: int, repeats: int = 3) -> dict[str, 
     times = _time(compiled, (key, net, lesion), repeats)
     steps = config.num_updates * config.batch_size
     return _record(f"train/ppo/{world_id}", config.num_envs, steps, compile_s, times)
+
+
+def bench_experiment(spec: ExperimentSpec, train_steps: int = 262_144,
+                     repeats: int = 3) -> dict[str, Any]:
+    """A PPO experiment's end-to-end wall time against its training steps at the
+    benchmarked rate: ``spec`` runs afresh (workers, report and all; the compilation cache
+    as it is) in a temporary folder, between two :func:`bench_train` measurements of its
+    own agent and world in this process; the rate is their mean. ``ratio`` = wall /
+    (seeds x conditions x steps / rate)."""
+    from experiments.runner import run_experiment
+
+    if spec.trainer != "ppo":
+        raise ValueError(f"{spec.name} is not trained by PPO (its trainer is {spec.trainer!r})")
+    before = bench_train(spec.world, train_steps, repeats, spec=spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run_experiment(spec, Path(tmp) / spec.name, fresh=True, progress=False)
+        wall = time.perf_counter() - t0
+    after = bench_train(spec.world, train_steps, repeats, spec=spec)
+    rate = (before["env_steps_per_s"] + after["env_steps_per_s"]) / 2
+    steps = spec.seeds * len(spec.conditions) * spec.trainer_config().num_updates \
+        * spec.trainer_config().batch_size
+    return {"name": f"experiment/{spec.name}", "wall_s": wall, "steps": steps,
+            "rate_before": before["env_steps_per_s"], "rate_after": after["env_steps_per_s"],
+            "training_at_rate_s": steps / rate, "ratio": wall / (steps / rate),
+            "device": str(jax.devices()[0]), "jax_version": jax.__version__}
 
 
 def run_bench(
