@@ -32,8 +32,7 @@ def specs_of(name: str, quick: bool) -> list:
 
 def work(name: str, quick: bool) -> float:
     """Environment steps of all runs: seeds x conditions x steps, summed over specs."""
-    return float(sum(s.seeds * len(s.conditions) * s.total_steps
-                     for s in specs_of(name, quick)))
+    return float(sum(s.work() for s in specs_of(name, quick)))
 
 
 def load_wall_times(path: str | Path = WALL_TIMES) -> pd.DataFrame:

@@ -154,6 +154,11 @@ class ExperimentSpec:
         """The seeds, ``seed_offset .. seed_offset + seeds - 1``."""
         return list(range(self.seed_offset, self.seed_offset + self.seeds))
 
+    def work(self) -> int:
+        """Environment steps of all its runs, seeds x conditions x steps: what its wall
+        time scales with (the estimate's and a suite's running order's measure)."""
+        return self.seeds * len(self.conditions) * self.total_steps
+
     def seed_range(self) -> str:
         """``"development"`` (seeds below :data:`CONFIRMATORY_SEEDS`: the seeds claims and
         settings may be shaped on) or ``"confirmatory"`` (from it on: fresh seeds that

@@ -1,6 +1,8 @@
 """The lesion matrix: harm is oriented per task, needed channels and double dissociations
 are found, the catalogued suites are valid."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -67,3 +69,27 @@ def test_catalogued_suites_validate():
         for quick in (True, False):
             suite = make(quick).validate()
             assert suite.members
+
+
+def test_a_suite_runs_its_cheapest_members_first(tmp_path, monkeypatch):
+    """The full lesion matrix's online members (minutes) run before its trained ones
+    (hours), so an interrupted run has finished as many members as it could; the report
+    still gets every member's folder under its label (the call is recorded here)."""
+    from experiments.suites import SUITES
+    from experiments.suites import base as suites_base
+
+    suite = SUITES["lesion-matrix"](False)
+    ran, seen = [], {}
+
+    def record(spec, out, **kw):
+        ran.append(spec.work())
+        return out
+
+    monkeypatch.setattr(suites_base, "run_experiment", record)
+    monkeypatch.setattr(suites_base, "write_run_claims", lambda *a, **k: None)
+    suite = dataclasses.replace(suite, report=lambda out, dirs: seen.update(dirs))
+    suites_base.run_suite(suite, tmp_path / "m", progress=False)
+    assert ran == sorted(ran) and len(ran) == len(suite.members)
+    assert ran[-1] > 100 * ran[0]  # a trained member after the online ones
+    assert list(seen) == [label for label, _ in suite.members]
+    assert all(seen[label] == tmp_path / "m" / label for label in seen)

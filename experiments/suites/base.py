@@ -73,7 +73,8 @@ def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> boo
 def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: bool = False,
               progress: bool = True, reuse: tuple[Path, ...] = (),
               claims_file: str | Path = CLAIMS_FILE, executor: str = "local") -> Path:
-    """Run every member of ``suite`` (validated first) and write the suite's report.
+    """Run every member of ``suite`` (validated first; the cheapest first, by
+    :meth:`~experiments.spec.ExperimentSpec.work`) and write the suite's report.
 
     A member is not run again where a finished run of the very same spec exists: in its
     own folder ``OUT/<label>``, in one of the ``reuse`` folders (runs made earlier by the
@@ -84,8 +85,11 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     suite.validate()
     out = check_out_dir(out)
     t0 = time.perf_counter()
-    dirs = {label: _member(suite, i, out, workers, fresh, progress, reuse, executor)
-            for i, (label, _) in enumerate(suite.members)}
+    # the cheapest members first: an interrupted long run has finished as many as it could
+    order = sorted(range(len(suite.members)), key=lambda i: suite.members[i][1].work())
+    ran = {i: _member(suite, i, n, out, workers, fresh, progress, reuse, executor)
+           for n, i in enumerate(order, start=1)}
+    dirs = {label: ran[i] for i, (label, _) in enumerate(suite.members)}
     out.mkdir(parents=True, exist_ok=True)
     suite.report(out, dirs)
     atomic_write_json(out / "manifest.json", {
@@ -97,9 +101,10 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     return out
 
 
-def _member(suite: Suite, i: int, out: Path, workers, fresh: bool, progress: bool,
+def _member(suite: Suite, i: int, n: int, out: Path, workers, fresh: bool, progress: bool,
             reuse: tuple[Path, ...], executor: str = "local") -> Path:
-    """Run member ``i`` unless a finished run of its spec exists; returns its folder."""
+    """Run member ``i`` (the ``n``-th to run) unless a finished run of its spec exists;
+    returns its folder."""
     label, spec = suite.members[i]
     d = out / label
     needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
@@ -112,7 +117,7 @@ def _member(suite: Suite, i: int, out: Path, workers, fresh: bool, progress: boo
         print(f"[{suite.name}] {label}: the finished run of the same spec in {found} "
               "is used, not rerun", file=sys.stderr)
         return found
-    print(f"[{suite.name}] member {i + 1}/{len(suite.members)}: {label}", file=sys.stderr,
+    print(f"[{suite.name}] member {n}/{len(suite.members)}: {label}", file=sys.stderr,
           flush=True)
     run_experiment(spec, d, workers=workers, figures=False, progress=progress, fresh=fresh,
                    executor=executor)
