@@ -68,7 +68,8 @@ def _compute_seconds(d: Path) -> float:
         members = []
     for m in [d / "manifest.json", *(d / label / "manifest.json" for label in members)]:
         try:
-            total += float(json.loads(m.read_text())["timings"]["total_s"])
+            timings = json.loads(m.read_text())["timings"]  # all sessions' wall time
+            total += float(timings.get("wall_s", timings["total_s"]))
         except (OSError, KeyError, ValueError, TypeError):
             continue
     return total

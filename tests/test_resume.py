@@ -59,7 +59,7 @@ def test_crash_between_runs_resumes_without_recomputing(tmp_path, monkeypatch, u
     assert manifest["sessions"] == 2
     assert [j["resumed"] for j in manifest["timings"]["jobs"]] == [True, False, False]
     events = [json.loads(x)["event"] for x in (out / "journal.jsonl").read_text().splitlines()]
-    assert events == ["start", "job", "resume", "job", "job"]
+    assert events == ["start", "job", "stopped", "resume", "job", "job"]
     assert not (out / "state.json").exists() and not (out / ".lock").exists()
 
 
@@ -132,3 +132,22 @@ def test_sigkill_at_any_moment_then_resume(tmp_path, uninterrupted):
     for name, mtime in finished.items():  # finished jobs were kept, not rewritten
         assert (out / "jobs" / name).stat().st_mtime_ns == mtime
     pd.testing.assert_frame_equal(_values(out), _values(uninterrupted))
+
+
+def test_the_wall_time_of_a_resumed_run_leaves_out_the_pause():
+    """Each session counts from its start or resume to its last event (the last one to
+    now): the hours between an interruption and the resume are not run time."""
+    import time as _time
+
+    from experiments.runner.store import sessions_wall_s
+
+    t0 = _time.mktime(_time.strptime("2026-12-02T10:00:00", "%Y-%m-%dT%H:%M:%S"))
+
+    def at(event, s):
+        return {"event": event, "time": _time.strftime("%Y-%m-%dT%H:%M:%S",
+                                                       _time.localtime(t0 + s))}
+
+    events = [at("start", 0), at("job", 10), at("job", 20),  # killed after 20 s
+              at("resume", 3600), at("job", 3630)]
+    assert sessions_wall_s(events, now=t0 + 3640) == 20 + 40
+    assert sessions_wall_s([], now=t0) == 0.0

@@ -76,10 +76,12 @@ def git_revision() -> dict[str, Any]:
 
 
 def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any]],
-             workers: int, sessions: int, started: float) -> dict[str, Any]:
+             workers: int, sessions: int, timing: dict[str, float]) -> dict[str, Any]:
     """What a results folder records about how it was made: spec, versions, git revision,
     seeds, runs, machine, device, workers, sessions and the timings of every job, and the
-    version of the model (:data:`affect.versions.MODEL_VERSION`)."""
+    version of the model (:data:`affect.versions.MODEL_VERSION`). ``timing``: the first
+    session's start (``started``, epoch seconds) and the wall seconds of all sessions
+    together (``wall_s``); ``total_s`` is the time since the first start."""
     return {
         "experiment": spec.name,
         "spec": spec.to_dict(),
@@ -97,7 +99,8 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
         "workers": workers,
         "sessions": sessions,
         "timings": {
-            "total_s": time.time() - started,
+            "total_s": time.time() - timing["started"],
+            "wall_s": timing["wall_s"],
             "jobs": [{"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
                       "resumed": bool(r.get("resumed", False))} for r in results],
         },

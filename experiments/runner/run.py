@@ -39,6 +39,7 @@ from experiments.runner.store import (
     finished_jobs,
     finished_spec,
     save_job,
+    sessions_wall_s,
 )
 from experiments.runner.tracking import make_tracker
 from experiments.spec import ExperimentSpec, SpecError
@@ -287,7 +288,8 @@ def _write_outputs(spec: ExperimentSpec, state: Stage, results: list[dict[str, A
         write_agents(state.stage / "agents.npz", spec, results)
     events = Journal(state.stage / "journal.jsonl").read()
     sessions = sum(e["event"] in ("start", "resume") for e in events)
+    timing = {"started": state.started, "wall_s": sessions_wall_s(events)}
     atomic_write_json(state.stage / "manifest.json",
-                      manifest(spec, df, results, workers, sessions, state.started))
+                      manifest(spec, df, results, workers, sessions, timing))
     if figures:
         report(state.stage)

@@ -122,6 +122,24 @@ class Journal:
         return out
 
 
+def sessions_wall_s(events: list[dict[str, Any]], now: float | None = None) -> float:
+    """Wall seconds spent on an output over its sessions (journal ``events``): each session
+    from its ``start`` or ``resume`` to its last event, the last one to ``now`` (the
+    hours between an interruption and the resume do not count; neither does the time a
+    killed session spent on jobs it never finished)."""
+    spans, begin, last = [], None, None
+    for e in events:
+        t = time.mktime(time.strptime(e["time"], "%Y-%m-%dT%H:%M:%S"))
+        if e["event"] in ("start", "resume"):
+            if begin is not None:
+                spans.append(last - begin)
+            begin = t
+        last = t
+    if begin is not None:
+        spans.append((time.time() if now is None else now) - begin)
+    return float(sum(spans))
+
+
 class Stage:
     """The staging folder ``.NAME.partial`` of one output: created or resumed on entry,
     locked against a second writer, moved into place by :meth:`finish`, and removed on
