@@ -5,9 +5,11 @@ catalogued experiment and suite, at each size, on the machine that measured them
 docs' table of full-size times is written from it): ``experiment``, ``size`` (``quick`` or
 ``full``), ``seconds``, ``date``, ``cores``, ``how`` (the command). :func:`estimate` gives
 each experiment of a ``reproduce`` its expected time: the measured time at that size
-where there is one, else the other size's time scaled by the ratio of their work (runs x
-steps: seeds x conditions x environment steps, summed over a suite's members), which
-ignores compile time and so overstates a full run scaled up from a quick one a little.
+where there is one; for a suite never run at that size, the sum of its members' work
+(seeds x conditions x environment steps), each at the rate (work per second) of the
+catalogued experiment with the same world and trainer measured at that size; else the
+other size's time scaled by the ratio of their work, which ignores compile time and so
+overstates a full run scaled up from a quick one a little.
 """
 
 from __future__ import annotations
@@ -56,11 +58,16 @@ def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd
     times = load_wall_times(path)
     size, other = ("quick", "full") if quick else ("full", "quick")
     rows = []
+    rates = _rates(times, quick)
     for name in names:
         same, alt = latest(times, name, size), latest(times, name, other)
+        by_member = _from_rates(name, quick, rates) if name in SUITES else None
         if same is not None:
             rows.append((name, float(same["seconds"]),
                          f"measured {same['date']}, {same['cores']} cores"))
+        elif by_member is not None:
+            rows.append((name, by_member[0], f"members at the rates of {by_member[1]} "
+                                             f"({size}, work ratio)"))
         elif alt is not None:
             ratio = work(name, quick) / work(name, not quick)
             rows.append((name, float(alt["seconds"]) * ratio,
@@ -68,6 +75,32 @@ def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd
         else:
             rows.append((name, float("nan"), "never measured"))
     return pd.DataFrame(rows, columns=["experiment", "seconds", "basis"])
+
+
+def _rates(times: pd.DataFrame, quick: bool) -> dict[tuple[str, str], tuple[float, str]]:
+    """Work per second of the measured runs of catalogued experiments at this size, by
+    (world, trainer): ``{key: (rate, experiment)}``."""
+    out = {}
+    for name, task in TASKS.items():
+        row = latest(times, name, "quick" if quick else "full")
+        if row is not None:
+            spec = task.spec(quick)
+            out[(spec.world, spec.trainer)] = (spec.work() / float(row["seconds"]), name)
+    return out
+
+
+def _from_rates(name: str, quick: bool, rates: dict) -> tuple[float, str] | None:
+    """A suite's time as the sum of its members' work, each at the measured rate of the
+    catalogued experiment with the same world and trainer (``None`` unless every member
+    has one), and the experiments used."""
+    seconds, used = 0.0, []
+    for spec in specs_of(name, quick):
+        if (spec.world, spec.trainer) not in rates:
+            return None
+        rate, source = rates[(spec.world, spec.trainer)]
+        seconds += spec.work() / rate
+        used += [source] if source not in used else []
+    return seconds, ", ".join(used)
 
 
 def duration(seconds: float) -> str:
@@ -97,12 +130,13 @@ def wall_time_markdown(path: str | Path = WALL_TIMES) -> str:
     times = load_wall_times(path)
     names = list(TASKS) + list(SUITES)
     full = estimate(names, quick=False, path=path).set_index("experiment")
-    lines = ["| experiment | quick (measured) | full (measured) | full (estimated from quick) |",
-             "|---|---|---|---|"]
+    lines = ["| experiment | quick (measured) | full (measured) | full (estimated) | basis of "
+             "the estimate |", "|---|---|---|---|---|"]
     for name in names:
         got = {size: latest(times, name, size) for size in ("quick", "full")}
         cell = {size: "not yet" if r is None else f"{duration(r['seconds'])} ({r['date']})"
                 for size, r in got.items()}
-        est = "" if got["full"] is not None else duration(full.loc[name, "seconds"])
-        lines.append(f"| `{name}` | {cell['quick']} | {cell['full']} | {est} |")
+        est, basis = ("", "") if got["full"] is not None else (
+            duration(full.loc[name, "seconds"]), full.loc[name, "basis"])
+        lines.append(f"| `{name}` | {cell['quick']} | {cell['full']} | {est} | {basis} |")
     return "\n".join(lines)

@@ -49,6 +49,24 @@ def test_estimate_prefers_a_measurement_and_scales_the_other_size(tmp_path):
     assert duration(10 * ratio + 500) in text and "never measured" in text
 
 
+def test_a_suite_never_run_is_estimated_member_by_member_from_the_catalogue_rates(tmp_path):
+    """Each member of the full sensitivity suite (all Foraging-v0, PPO) at the rate of the
+    full foraging run; without it, the suite's quick run scaled up."""
+    path = _times(tmp_path, [("foraging", "full", 800, "d2", 2, "x"),
+                             ("sensitivity", "quick", 90, "d1", 2, "x")])
+    rate = TASKS["foraging"].spec(False).work() / 800
+    got = estimate(["sensitivity"], quick=False, path=path)
+    members = [s for _, s in SUITES["sensitivity"](False).members]
+    assert got["seconds"][0] == pytest.approx(sum(s.work() for s in members) / rate)
+    assert "rates of foraging" in got["basis"][0]
+    # the lesion matrix has members on other worlds (Commons, Detour, the online tasks)
+    matrix = estimate(["lesion-matrix"], quick=False, path=path)
+    assert math.isnan(matrix["seconds"][0])
+    scaled = estimate(["sensitivity"], quick=False,
+                      path=_times(tmp_path, [("sensitivity", "quick", 90, "d1", 2, "x")]))
+    assert "quick run of d1" in scaled["basis"][0]
+
+
 def test_duration():
     assert [duration(s) for s in (42, 125, 3725)] == ["42 s", "2 min 05 s", "1 h 02 min"]
 
