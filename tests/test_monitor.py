@@ -46,6 +46,15 @@ def test_the_line_shows_rate_time_left_reruns_and_failures(capsys):
     assert bar.journal.events[2]["seeds"] == [4]
 
 
+def test_fast_jobs_print_a_line_a_second_and_the_last(capsys):
+    bar = Progress(1000, "x")
+    for _ in range(1000):
+        bar.advance(1, seconds=0.001)
+    lines = capsys.readouterr().err.splitlines()
+    assert 1 <= len(lines) < 20 and lines[-1].startswith("[x] 1000/1000 runs, ")
+    assert "e+" not in lines[-1]  # a high rate is written out: "60,000 runs/min"
+
+
 def test_a_lost_job_is_rerun_first_then_fails_when_its_reruns_are_spent():
     queue = JobQueue([[0], [1]], Progress(2, "x", enabled=False, journal=Events()))
     job = queue.take()

@@ -53,7 +53,8 @@ class Progress:
         elapsed = time.perf_counter() - self.t0
         parts = [f"{self.done}/{self.total} runs"]
         if self.job_runs:
-            parts.append(f"{self.job_runs / max(elapsed, 1e-9) * 60:.3g} runs/min")
+            rate = self.job_runs / max(elapsed, 1e-9) * 60
+            parts.append(f"{rate:,.0f} runs/min" if rate >= 100 else f"{rate:.3g} runs/min")
         parts.append(f"{clock(elapsed)} elapsed")
         if self.job_runs and self.done < self.total:
             per_run = self.job_s / self.job_runs
@@ -70,14 +71,15 @@ class Progress:
             print(self.line(extra), file=sys.stderr, flush=True)
         self.last_print = time.perf_counter()
 
-    def advance(self, runs: int, seconds: float | None = None) -> None:
+    def advance(self, runs: int, seconds: float | None = None, every: float = 1.0) -> None:
         """Count ``runs`` more finished runs (a job that trained for ``seconds``, compile
-        time excluded) and print."""
+        time excluded) and print (at most one line per ``every`` seconds, and the last)."""
         self.done += runs
         if seconds is not None:
             self.job_s += seconds
             self.job_runs += runs
-        self.report()
+        if self.done >= self.total or time.perf_counter() - self.last_print >= every:
+            self.report()
 
     def heartbeat(self, every: float = 20.0) -> None:
         """Print a line if none was printed for ``every`` seconds."""
