@@ -43,6 +43,7 @@ from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
 from experiments.estimate import duration, estimate, estimate_text
 from experiments.runner import keep_workers, run_experiment
+from experiments.runner.store import Journal, sessions_wall_s
 from experiments.spec import ExperimentSpec, confirmatory
 from experiments.suites import SUITES, finished_run, run_suite
 from experiments.tasks import TASKS
@@ -68,11 +69,24 @@ def _compute_seconds(d: Path) -> float:
         members = []
     for m in [d / "manifest.json", *(d / label / "manifest.json" for label in members)]:
         try:
-            timings = json.loads(m.read_text())["timings"]  # all sessions' wall time
-            total += float(timings.get("wall_s", timings["total_s"]))
+            total += _wall_s(m)
         except (OSError, KeyError, ValueError, TypeError):
             continue
     return total
+
+
+def _wall_s(manifest: Path) -> float:
+    """The wall time of all sessions of the run whose ``manifest`` this is: its
+    ``wall_s``; for a manifest written before it was recorded, from the run's journal
+    (:func:`~experiments.runner.store.sessions_wall_s`, to the manifest's writing), else
+    the time since its first start."""
+    timings = json.loads(manifest.read_text())["timings"]
+    if "wall_s" in timings:
+        return float(timings["wall_s"])
+    events = Journal(manifest.parent / "journal.jsonl").read()
+    if events:
+        return sessions_wall_s(events, now=manifest.stat().st_mtime)
+    return float(timings["total_s"])
 
 
 def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,

@@ -151,3 +151,25 @@ def test_the_wall_time_of_a_resumed_run_leaves_out_the_pause():
               at("resume", 3600), at("job", 3630)]
     assert sessions_wall_s(events, now=t0 + 3640) == 20 + 40
     assert sessions_wall_s([], now=t0) == 0.0
+
+
+def test_a_run_time_is_read_from_the_journal_where_the_manifest_predates_wall_s(tmp_path):
+    import json as _json
+    import os as _os
+    import time as _time
+
+    from experiments.reproduce import _compute_seconds
+
+    t0 = _time.mktime(_time.strptime("2026-12-02T10:00:00", "%Y-%m-%dT%H:%M:%S"))
+    stamp = lambda s: _time.strftime("%Y-%m-%dT%H:%M:%S", _time.localtime(t0 + s))  # noqa: E731
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "journal.jsonl").write_text("".join(
+        _json.dumps({"event": e, "time": stamp(s)}) + "\n"
+        for e, s in [("start", 0), ("job", 20), ("resume", 3600), ("job", 3630)]))
+    (d / "manifest.json").write_text(_json.dumps({"timings": {"total_s": 3640.0}}))
+    _os.utime(d / "manifest.json", (t0 + 3640, t0 + 3640))
+    assert _compute_seconds(d) == 20 + 40
+    (d / "manifest.json").write_text(_json.dumps({"timings": {"total_s": 3640.0,
+                                                                 "wall_s": 55.0}}))
+    assert _compute_seconds(d) == 55.0
