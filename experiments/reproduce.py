@@ -78,14 +78,16 @@ def _compute_seconds(d: Path) -> float:
 def _wall_s(manifest: Path) -> float:
     """The wall time of all sessions of the run whose ``manifest`` this is: its
     ``wall_s``; for a manifest written before it was recorded, from the run's journal
-    (:func:`~experiments.runner.store.sessions_wall_s`, to the manifest's writing), else
-    the time since its first start."""
+    (:func:`~experiments.runner.store.sessions_wall_s`, to its last finished job: the
+    manifest is rewritten when a finished run is reported again), else the time since
+    its first start."""
     timings = json.loads(manifest.read_text())["timings"]
     if "wall_s" in timings:
         return float(timings["wall_s"])
     events = Journal(manifest.parent / "journal.jsonl").read()
     if events:
-        return sessions_wall_s(events, now=manifest.stat().st_mtime)
+        last = time.mktime(time.strptime(events[-1]["time"], "%Y-%m-%dT%H:%M:%S"))
+        return sessions_wall_s(events, now=last)
     return float(timings["total_s"])
 
 
