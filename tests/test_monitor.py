@@ -114,3 +114,27 @@ def test_a_killed_local_worker_costs_only_its_job(tmp_path):
     assert len(reruns) == 1 and "exit code -9" in reruns[0]["reason"]
     assert sorted(pd.read_csv(out / "results.csv")["seed"].unique()) == [0, 1, 2, 3]
 
+
+
+def test_a_swallowed_timeout_alarm_repeats_and_is_raised_at_the_end():
+    """Code that catches every exception (a gc callback, JAX's cache) can swallow the
+    alarm once: it repeats every second, and a block that swallows them all still ends
+    with the timeout."""
+    from experiments.runner.pool import time_limit
+
+    with pytest.raises(RunnerError, match="timeout of 0.2s"):
+        with time_limit(0.2, "job"):
+            try:
+                time.sleep(5)  # the first alarm lands here, and is swallowed
+            except RunnerError:
+                pass
+            time.sleep(5)  # the next one gets out
+    t0 = time.perf_counter()
+    with pytest.raises(RunnerError, match="timeout of 0.2s"):
+        with time_limit(0.2, "job"):
+            for _ in range(3):
+                try:
+                    time.sleep(5)
+                except RunnerError:
+                    pass
+    assert time.perf_counter() - t0 < 5  # each sleep was cut short by an alarm

@@ -96,23 +96,33 @@ def run_in_process(spec: ExperimentSpec, jobs: list[list[int]],
 def time_limit(seconds: float, what: str):
     """Raise :class:`RunnerError` in this process when the block runs past ``seconds``
     (a real-time alarm; in the main thread on Unix, else not enforced). Python code (a
-    host-run Gymnasium job) stops at once; a compiled JAX call stops when it returns."""
+    host-run Gymnasium job) stops at once; a compiled JAX call stops when it returns.
+
+    The alarm repeats every second until its exception gets out (code that catches
+    every ``Exception``, as JAX's compilation cache does around its reads and writes,
+    would swallow a single one), and a block that still ends normally after it fired
+    raises then."""
     if (not hasattr(signal, "setitimer")
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
+    message = (f"{what} exceeded its timeout of {seconds:g}s in this process (raise "
+               "spec.timeout_s or --timeout if the machine is just slow)")
+    fired = []
 
     def expire(signum, frame):
-        raise RunnerError(f"{what} exceeded its timeout of {seconds:g}s in this process "
-                          "(raise spec.timeout_s or --timeout if the machine is just slow)")
+        fired.append(True)
+        raise RunnerError(message)
 
     old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+    if fired:
+        raise RunnerError(message)
 
 
 def run_in_workers(spec: ExperimentSpec, jobs: list[list[int]], workers: int, timeout_s: float,
