@@ -143,18 +143,7 @@ def run_experiment(
     if progress and rounding_note(spec):
         print(f"[{spec.name}] {rounding_note(spec)}", file=sys.stderr)
     seeds = spec.seed_list()
-    if executor not in EXECUTORS:
-        raise RunnerError(f"unknown executor {executor!r}; use one of {EXECUTORS}")
-    if workers is not None:
-        _check_count("workers", workers, 0)
-    place = None
-    if executor == "ray":  # the cluster says how many tasks, and their GPU shares
-        place = ray_placement(workers, len(seeds))
-        workers, seeds_per_job = place.in_flight, seeds_per_job or place.seeds_per_job
-    workers = _choose_workers(spec, workers, progress)
-    if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
-        seeds_per_job = 1 if workers > 0 or host_run(spec) else len(seeds)
-    _check_count("seeds_per_job", seeds_per_job, 1)
+    workers, seeds_per_job, place = _where(spec, executor, workers, seeds_per_job, progress)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = _stage_of(out_dir)
     track = make_tracker(tracker, spec, stage)
@@ -178,6 +167,25 @@ def _stage_of(out_dir: Path) -> Path:
     for old in out_dir.parent.glob(f".{out_dir.name}.old-*"):
         shutil.rmtree(old, ignore_errors=True)
     return out_dir.parent / f".{out_dir.name}.partial"
+
+
+def _where(spec: ExperimentSpec, executor: str, workers: int | None,
+           seeds_per_job: int | None, progress: bool) -> tuple[int, int, Placement | None]:
+    """``(workers, seeds_per_job, Ray placement or None)``, checked: on Ray the cluster
+    says how many tasks and their GPU shares; locally :func:`_choose_workers`."""
+    if executor not in EXECUTORS:
+        raise RunnerError(f"unknown executor {executor!r}; use one of {EXECUTORS}")
+    if workers is not None:
+        _check_count("workers", workers, 0)
+    place = None
+    if executor == "ray":
+        place = ray_placement(workers, spec.seeds)
+        workers, seeds_per_job = place.in_flight, seeds_per_job or place.seeds_per_job
+    workers = _choose_workers(spec, workers, progress)
+    if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
+        seeds_per_job = 1 if workers > 0 or host_run(spec) else spec.seeds
+    _check_count("seeds_per_job", seeds_per_job, 1)
+    return workers, seeds_per_job, place
 
 
 def _choose_workers(spec: ExperimentSpec, workers: int | None, progress: bool) -> int:
