@@ -154,6 +154,14 @@ class ExperimentSpec:
         """The seeds, ``seed_offset .. seed_offset + seeds - 1``."""
         return list(range(self.seed_offset, self.seed_offset + self.seeds))
 
+    def steps_per_run(self) -> int:
+        """Environment steps each run trains: ``total_steps`` for the online trainer, PPO's
+        whole batches (``num_updates x batch_size``, rounded down) for PPO."""
+        if self.trainer == "online":
+            return self.total_steps
+        cfg = self.agent_config()
+        return cfg.num_updates * cfg.batch_size
+
     def work(self) -> int:
         """Environment steps of all its runs, seeds x conditions x steps: what its wall
         time scales with (the estimate's and a suite's running order's measure)."""

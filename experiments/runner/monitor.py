@@ -23,6 +23,21 @@ RETRIES = 3
 """Times a job whose worker process was lost is rerun before the run stops."""
 
 
+def timed_out(what: str, seconds: float, where: str = "") -> str:
+    """The message of a job (``what``) that ran past its timeout (``where``: e.g. ``" on
+    Ray"``)."""
+    return (f"{what} exceeded its timeout of {seconds:g}s{where} (raise spec.timeout_s or "
+            "--timeout if the machine is just slow)")
+
+
+def job_failed(seeds: list[int], text: str, where: str = "") -> str:
+    """The message of a job that raised: its exception's line first, then ``text`` (the
+    traceback)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"job for seeds {seeds} failed{where}: {lines[-1] if lines else 'no traceback'}" \
+        f"\n{text}"
+
+
 def clock(s: float) -> str:
     """``"12m05s"``."""
     return f"{int(s // 60)}m{int(s % 60):02d}s"
@@ -45,8 +60,6 @@ class Progress:
         self.last_print = 0.0
         self.job_s, self.job_runs = 0.0, 0  # training seconds and runs of finished jobs
         self.reruns, self.failed = 0, 0
-
-    _fmt = staticmethod(clock)
 
     def line(self, extra: str = "") -> str:
         """The progress line (``extra`` appended)."""

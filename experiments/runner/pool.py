@@ -26,7 +26,7 @@ from affect.channels import get_channel
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
 from experiments.runner.jobs import run_job
-from experiments.runner.monitor import Job, JobQueue, Progress, heartbeat
+from experiments.runner.monitor import Job, JobQueue, Progress, heartbeat, job_failed, timed_out
 from experiments.spec import ExperimentSpec
 from worlds.registry import check_world_id
 
@@ -106,8 +106,7 @@ def time_limit(seconds: float, what: str):
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
-    message = (f"{what} exceeded its timeout of {seconds:g}s in this process (raise "
-               "spec.timeout_s or --timeout if the machine is just slow)")
+    message = timed_out(what, seconds, " in this process")
     fired = []
 
     def expire(signum, frame):
@@ -208,13 +207,11 @@ def _poll(worker, busy: tuple[Job, float], ready, timeout_s: float) -> tuple | N
             proc.join(timeout=1)
             return "lost", f"exit code {proc.exitcode}"
         if status != "ok":
-            last = payload.strip().splitlines()[-1] if payload.strip() else "no traceback"
-            return "failed", f"job for seeds {seeds} failed: {last}\n{payload}"
+            return "failed", job_failed(seeds, payload)
         return "ok", payload
     if time.perf_counter() - started > timeout_s:
         proc.kill()
-        return "failed", (f"job for seeds {seeds} exceeded its timeout of {timeout_s:.0f}s "
-                          "(raise spec.timeout_s or --timeout if the machine is just slow)")
+        return "failed", timed_out(f"job for seeds {seeds}", timeout_s)
     if not proc.is_alive():
         return "lost", f"exit code {proc.exitcode}"
     return None

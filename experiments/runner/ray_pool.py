@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
 from experiments.runner.jobs import run_job
-from experiments.runner.monitor import JobQueue, Progress
+from experiments.runner.monitor import JobQueue, Progress, job_failed, timed_out
 from experiments.runner.pool import SINGLE_THREAD_XLA, rebuild, worker_imports
 from experiments.spec import ExperimentSpec
 
@@ -138,8 +138,8 @@ def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], place: Placement, ti
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.RayTaskError as e:  # the job itself raised
-                    queue.failed(job, f"job for seeds {job.seeds} failed on Ray: "
-                                      f"{_last_line(e)}\n{e}", in_flight=len(running))
+                    queue.failed(job, job_failed(job.seeds, str(e), " on Ray"),
+                                 in_flight=len(running))
                 except ray.exceptions.RayError as e:  # its worker or node was lost
                     queue.lost(job, type(e).__name__)
                 else:
@@ -148,18 +148,11 @@ def run_in_ray(spec: ExperimentSpec, jobs: list[list[int]], place: Placement, ti
                 if time.perf_counter() - started > timeout_s:
                     ray.cancel(ref, force=True)
                     del running[ref]
-                    queue.failed(job, f"job for seeds {job.seeds} exceeded its timeout of "
-                                      f"{timeout_s:.0f}s on Ray (raise spec.timeout_s or "
-                                      "--timeout if the machine is just slow)",
-                                 in_flight=len(running))
+                    queue.failed(job, timed_out(f"job for seeds {job.seeds}", timeout_s,
+                                                " on Ray"), in_flight=len(running))
             progress.heartbeat()
     finally:
         for ref in running:
             ray.cancel(ref, force=True)
     queue.raise_failures()
 
-
-def _last_line(error: BaseException) -> str:
-    """The last non-empty line of an error's text (a traceback's exception line)."""
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    return lines[-1].strip() if lines else type(error).__name__

@@ -26,7 +26,7 @@ def tidy(spec: ExperimentSpec, results: list[dict[str, Any]], stamp: str) -> pd.
     """
     cfg = spec.agent_config()
     batch = cfg.batch_size
-    last = spec.total_steps if spec.trainer == "online" else cfg.num_updates * batch
+    last = spec.steps_per_run()
     frames = [_metric_frame(spec, res, name, arr, batch, last)
               for res in results for name, arr in res["metrics"].items()]
     df = pd.concat(frames, ignore_index=True)

@@ -84,19 +84,18 @@ def rounding_note(spec: ExperimentSpec) -> str | None:
     """A sentence when PPO's whole batches round ``total_steps`` down, else ``None``."""
     if spec.trainer != "ppo":
         return None
-    cfg = spec.agent_config()
-    done = cfg.num_updates * cfg.batch_size
+    done = spec.steps_per_run()
     if done == spec.total_steps:
         return None
     return (f"total_steps {spec.total_steps:,} is rounded down to {done:,} steps per run: "
-            f"whole PPO batches of {cfg.batch_size:,} steps (num_envs x num_steps)")
+            f"whole PPO batches of {spec.agent_config().batch_size:,} steps (num_envs x "
+            "num_steps)")
 
 
 def spec_summary(spec: ExperimentSpec) -> str:
     """One line: name, world, conditions, seeds and steps per run."""
-    cfg = spec.agent_config()
     return (f"{spec.name}: {spec.world}, conditions {[c.name for c in spec.conditions]}, "
-            f"{spec.seeds} seeds, {cfg.num_updates * cfg.batch_size:,} steps per run")
+            f"{spec.seeds} seeds, {spec.steps_per_run():,} steps per run")
 
 
 def _check_count(name: str, value, minimum: int) -> None:

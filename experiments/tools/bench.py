@@ -200,8 +200,7 @@ def bench_experiment(spec: ExperimentSpec, train_steps: int = 262_144,
         wall = time.perf_counter() - t0
     after = bench_train(spec.world, train_steps, repeats, spec=spec)
     rate = (before["env_steps_per_s"] + after["env_steps_per_s"]) / 2
-    steps = spec.seeds * len(spec.conditions) * spec.trainer_config().num_updates \
-        * spec.trainer_config().batch_size
+    steps = spec.seeds * len(spec.conditions) * spec.steps_per_run()
     return {"name": f"experiment/{spec.name}", "wall_s": wall, "steps": steps,
             "rate_before": before["env_steps_per_s"], "rate_after": after["env_steps_per_s"],
             "training_at_rate_s": steps / rate, "ratio": wall / (steps / rate),
