@@ -26,10 +26,12 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
+from experiments.estimate import seconds_of
 from experiments.fit import commands as fit_commands
 from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
 from experiments.spec import SpecError, load_spec
+from experiments.status import status, status_text
 from experiments.suites import SUITES, run_suite
 from experiments.tasks import TASKS, get_task
 from experiments.tasks import report as write_report
@@ -127,6 +129,16 @@ def _add_reproduce(sub) -> None:
     rep.add_argument("--executor", default="local", choices=("local", "ray"),
                      help="where jobs run (see affectlab run --executor)")
 
+    st = sub.add_parser("status", help="where a reproduce run stands: done, running, "
+                                       "stopped; time spent and left (reads its folder)")
+    st.add_argument("out", type=Path, nargs="?", default=Path("results/reproduce"),
+                    help="the --out of the reproduce run (default results/reproduce)")
+    st.add_argument("--quick", action="store_true", help="the run is a --quick one")
+    st.add_argument("--development-seeds", action="store_true",
+                    help="the run is on the development seed range")
+    st.add_argument("--only", default=None, help="comma-separated experiments")
+    st.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
+
     pw = sub.add_parser("power", help="seeds each claim needs for 80%% power, from a pilot")
     pw.add_argument("pilot", type=Path, help="a reproduce output folder (the pilot run)")
     pw.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
@@ -195,7 +207,7 @@ def _run_suite(args, suite) -> int:
           f"{', '.join(label for label, _ in suite.members)}", file=sys.stderr)
     try:
         out = run_suite(suite, out, workers=args.workers, fresh=args.fresh,
-                        executor=args.executor)
+                        executor=args.executor, cost=seconds_of(args.quick))
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)
@@ -313,6 +325,19 @@ def cmd_reproduce(args) -> int:
         return _error(str(e), code=1)
 
 
+def cmd_status(args) -> int:
+    """``affectlab status OUT``: where each experiment of a reproduce run stands."""
+    try:
+        parts = status(args.out, quick=args.quick,
+                       seed_range="development" if args.development_seeds else "confirmatory",
+                       only=args.only.split(",") if args.only else None,
+                       claims_file=args.claims or CLAIMS_FILE)
+    except (ClaimsError, FileNotFoundError) as e:
+        return _error(e.args[0])
+    print(status_text(parts))
+    return 0
+
+
 def cmd_power(args) -> int:
     """``affectlab power PILOT``: the seeds each claim needs, from a pilot run."""
     try:
@@ -331,8 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     code."""
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
-               "reproduce": cmd_reproduce, "power": cmd_power, "fit": fit_commands.cmd_fit,
-               "recover": fit_commands.cmd_recover, "ablate": cmd_ablate}
+               "reproduce": cmd_reproduce, "status": cmd_status, "power": cmd_power,
+               "fit": fit_commands.cmd_fit, "recover": fit_commands.cmd_recover,
+               "ablate": cmd_ablate}
     return handler[args.command](args)
 
 

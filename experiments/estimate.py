@@ -58,10 +58,10 @@ def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd
     times = load_wall_times(path)
     size, other = ("quick", "full") if quick else ("full", "quick")
     rows = []
-    rates = _rates(times, quick)
+    by_world = rates(times, quick)
     for name in names:
         same, alt = latest(times, name, size), latest(times, name, other)
-        by_member = _from_rates(name, quick, rates) if name in SUITES else None
+        by_member = _from_rates(name, quick, by_world) if name in SUITES else None
         if same is not None:
             rows.append((name, float(same["seconds"]),
                          f"measured {same['date']}, {same['cores']} cores"))
@@ -77,7 +77,7 @@ def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd
     return pd.DataFrame(rows, columns=["experiment", "seconds", "basis"])
 
 
-def _rates(times: pd.DataFrame, quick: bool) -> dict[tuple[str, str], tuple[float, str]]:
+def rates(times: pd.DataFrame, quick: bool) -> dict[tuple[str, str], tuple[float, str]]:
     """Work per second of the measured runs of catalogued experiments at this size, by
     (world, trainer): ``{key: (rate, experiment)}``."""
     out = {}
@@ -89,18 +89,39 @@ def _rates(times: pd.DataFrame, quick: bool) -> dict[tuple[str, str], tuple[floa
     return out
 
 
-def _from_rates(name: str, quick: bool, rates: dict) -> tuple[float, str] | None:
+def _from_rates(name: str, quick: bool, by_world: dict) -> tuple[float, str] | None:
     """A suite's time as the sum of its members' work, each at the measured rate of the
     catalogued experiment with the same world and trainer (``None`` unless every member
     has one), and the experiments used."""
     seconds, used = 0.0, []
     for spec in specs_of(name, quick):
-        if (spec.world, spec.trainer) not in rates:
+        one = spec_estimate(spec, by_world)
+        if one is None:
             return None
-        rate, source = rates[(spec.world, spec.trainer)]
-        seconds += spec.work() / rate
-        used += [source] if source not in used else []
+        seconds += one[0]
+        used += [one[1]] if one[1] not in used else []
     return seconds, ", ".join(used)
+
+
+def seconds_of(quick: bool, path: str | Path = WALL_TIMES):
+    """``cost(spec) -> seconds``: a spec's expected time at one size, at the measured rate
+    of its world and trainer (:func:`spec_estimate`); a spec without one, at the slowest
+    measured rate (not taken for cheap); without any measurement, its work."""
+    by_world = rates(load_wall_times(path), quick)
+    slowest = min((r for r, _ in by_world.values()), default=1.0)
+
+    def cost(spec) -> float:
+        one = spec_estimate(spec, by_world)
+        return one[0] if one is not None else spec.work() / slowest
+
+    return cost
+
+
+def spec_estimate(spec, by_world: dict) -> tuple[float, str] | None:
+    """One spec's time, its work at the measured rate (:func:`rates`) of the catalogued
+    experiment with the same world and trainer, and that experiment; ``None`` without one."""
+    got = by_world.get((spec.world, spec.trainer))
+    return None if got is None else (spec.work() / got[0], got[1])
 
 
 def duration(seconds: float) -> str:

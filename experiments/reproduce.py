@@ -41,11 +41,11 @@ from experiments.analysis.claims import (
 )
 from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
-from experiments.estimate import duration, estimate, estimate_text
+from experiments.estimate import duration, estimate, estimate_text, seconds_of
 from experiments.runner import keep_workers, run_experiment
-from experiments.runner.store import Journal, sessions_wall_s
+from experiments.runner.store import Journal, event_time, sessions_wall_s
 from experiments.spec import ExperimentSpec, confirmatory
-from experiments.suites import SUITES, finished_run, run_suite
+from experiments.suites import SUITES, Suite, finished_run, run_suite
 from experiments.tasks import TASKS
 from experiments.tasks import report as write_report
 
@@ -69,13 +69,13 @@ def _compute_seconds(d: Path) -> float:
         members = []
     for m in [d / "manifest.json", *(d / label / "manifest.json" for label in members)]:
         try:
-            total += _wall_s(m)
+            total += run_wall_s(m)
         except (OSError, KeyError, ValueError, TypeError):
             continue
     return total
 
 
-def _wall_s(manifest: Path) -> float:
+def run_wall_s(manifest: Path) -> float:
     """The wall time of all sessions of the run whose ``manifest`` this is: its
     ``wall_s``; for a manifest written before it was recorded, from the run's journal
     (:func:`~experiments.runner.store.sessions_wall_s`, to its last finished job: the
@@ -86,7 +86,7 @@ def _wall_s(manifest: Path) -> float:
         return float(timings["wall_s"])
     events = Journal(manifest.parent / "journal.jsonl").read()
     if events:
-        last = time.mktime(time.strptime(events[-1]["time"], "%Y-%m-%dT%H:%M:%S"))
+        last = event_time(events[-1])
         return sessions_wall_s(events, now=last)
     return float(timings["total_s"])
 
@@ -244,6 +244,32 @@ def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
     return written
 
 
+def catalogue_item(name: str, quick: bool,
+                   seed_range: str = "confirmatory") -> ExperimentSpec | Suite:
+    """A catalogued experiment's spec, or a suite with its members' specs, at one size on
+    ``seed_range``'s seeds (``"confirmatory"`` or ``"development"``), validated."""
+    move = confirmatory if seed_range == "confirmatory" else (lambda s: s)
+    if name in SUITES:
+        suite = SUITES[name](quick)
+        return dataclasses.replace(suite, members=tuple(
+            (label, move(spec)) for label, spec in suite.members)).validate()
+    return move(TASKS[name].spec(quick)).validate()
+
+
+def catalogue_plan(claims_file: str | Path = CLAIMS_FILE, only: list[str] | None = None):
+    """``(claims, names)``: the claims of ``claims_file`` and the experiments they name, in
+    their order (only those in ``only``, checked, where given)."""
+    claims = load_claims(claims_file, known_experiments())
+    names = list(dict.fromkeys(c.experiment for c in claims))
+    if only:
+        unknown = [n for n in only if n not in known_experiments()]
+        if unknown:
+            raise ClaimsError(f"--only: unknown experiment(s) {unknown}")
+        names = [n for n in names if n in only]
+        claims = [c for c in claims if c.experiment in only]
+    return claims, names
+
+
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             made: tuple[Path, ...], seed_range: str = "confirmatory",
             executor: str = "local") -> dict:
@@ -251,16 +277,14 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
     ``executor``; returns its run record. A reused run's report (statistics, values,
     figure, claims) is rewritten from its ``results.csv``."""
     t0 = time.perf_counter()
-    move = confirmatory if seed_range == "confirmatory" else (lambda s: s)
-    if name in SUITES:
-        suite = SUITES[name](quick)
-        suite = dataclasses.replace(suite, members=tuple(
-            (label, move(spec)) for label, spec in suite.members)).validate()
-        d = out / suite.name
-        run_suite(suite, d, workers=workers, fresh=fresh, reuse=made, executor=executor)
-        return {"name": suite.name, "dir": str(d), "reused": False,
+    item = catalogue_item(name, quick, seed_range)
+    if isinstance(item, Suite):
+        d = out / item.name
+        run_suite(item, d, workers=workers, fresh=fresh, reuse=made, executor=executor,
+                  cost=seconds_of(quick))
+        return {"name": item.name, "dir": str(d), "reused": False,
                 "seconds": time.perf_counter() - t0}
-    spec = move(TASKS[name].spec(quick)).validate()
+    spec = item
     d = out / spec.name
     reused = not fresh and finished_run(d, spec)
     if reused:
@@ -295,14 +319,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     if seed_range not in ("confirmatory", "development"):
         raise ClaimsError(f"seed_range must be 'confirmatory' or 'development', got "
                           f"{seed_range!r}")
-    claims = load_claims(claims_file, known_experiments())
-    names = list(dict.fromkeys(c.experiment for c in claims))
-    if only:
-        unknown = [n for n in only if n not in known_experiments()]
-        if unknown:
-            raise ClaimsError(f"--only: unknown experiment(s) {unknown}")
-        names = [n for n in names if n in only]
-        claims = [c for c in claims if c.experiment in only]
+    claims, names = catalogue_plan(claims_file, only)
     out = Path(out)
     expected = estimate(names, quick)
     print(estimate_text(expected, quick), file=sys.stderr, flush=True)

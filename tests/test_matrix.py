@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.tables import per_run
+from experiments.estimate import seconds_of
 from experiments.suites import SUITES
 from experiments.suites.lesion_matrix import (
     condition_name,
@@ -93,3 +94,12 @@ def test_a_suite_runs_its_cheapest_members_first(tmp_path, monkeypatch):
     assert ran[-1] > 100 * ran[0]  # a trained member after the online ones
     assert list(seen) == [label for label, _ in suite.members]
     assert all(seen[label] == tmp_path / "m" / label for label in seen)
+    # by expected time where the catalogue's rates say it: Commons steps cost more than
+    # Foraging's, so the foraging member (more work) runs before the social one
+    ran.clear()
+    cost = seconds_of(False)
+    suites_base.run_suite(suite, tmp_path / "m2", progress=False, cost=cost)
+    by_work = {spec.work(): label for label, spec in suite.members}
+    assert [by_work[w] for w in ran][-2:] == ["foraging", "social"]
+    assert [cost(dict(suite.members)[by_work[w]]) for w in ran] == sorted(
+        cost(spec) for _, spec in suite.members)

@@ -122,6 +122,11 @@ class Journal:
         return out
 
 
+def event_time(event: dict[str, Any]) -> float:
+    """The time of a journal event, in seconds since the epoch (local time, as written)."""
+    return time.mktime(time.strptime(event["time"], "%Y-%m-%dT%H:%M:%S"))
+
+
 def sessions_wall_s(events: list[dict[str, Any]], now: float | None = None) -> float:
     """Wall seconds spent on an output over its sessions (journal ``events``): each session
     from its ``start`` or ``resume`` to its last event, the last one to ``now`` (the
@@ -129,7 +134,7 @@ def sessions_wall_s(events: list[dict[str, Any]], now: float | None = None) -> f
     killed session spent on jobs it never finished)."""
     spans, begin, last = [], None, None
     for e in events:
-        t = time.mktime(time.strptime(e["time"], "%Y-%m-%dT%H:%M:%S"))
+        t = event_time(e)
         if e["event"] in ("start", "resume"):
             if begin is not None:
                 spans.append(last - begin)
@@ -138,6 +143,25 @@ def sessions_wall_s(events: list[dict[str, Any]], now: float | None = None) -> f
     if begin is not None:
         spans.append((time.time() if now is None else now) - begin)
     return float(sum(spans))
+
+
+LOCK_TRIES = 10  # tries, 0.1 s apart, before a locked staging folder is refused
+
+
+def being_written(stage: Path) -> bool:
+    """Whether a run holds the lock of the staging folder ``stage`` now (a probe that
+    never creates the folder or its lock file)."""
+    try:
+        fd = os.open(stage / ".lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the probe's shared lock
+    return False
 
 
 class Stage:
@@ -181,9 +205,14 @@ class Stage:
 
     def _take_lock(self) -> None:
         f = open(self.stage / ".lock", "a")  # noqa: SIM115 - held until exit
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        for attempt in range(LOCK_TRIES):  # a status probe holds it for an instant
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if attempt < LOCK_TRIES - 1:
+                    time.sleep(0.1)
+        else:
             f.close()
             raise RunnerError(
                 f"another affectlab run is writing to {self.stage}; wait for it to finish "

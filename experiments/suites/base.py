@@ -72,9 +72,11 @@ def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> boo
 
 def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: bool = False,
               progress: bool = True, reuse: tuple[Path, ...] = (),
-              claims_file: str | Path = CLAIMS_FILE, executor: str = "local") -> Path:
-    """Run every member of ``suite`` (validated first; the cheapest first, by
-    :meth:`~experiments.spec.ExperimentSpec.work`) and write the suite's report.
+              claims_file: str | Path = CLAIMS_FILE, executor: str = "local",
+              cost=None) -> Path:
+    """Run every member of ``suite`` (validated first; the cheapest first by ``cost``, a
+    function of a spec: expected seconds, e.g. :func:`experiments.estimate.seconds_of`;
+    by default :meth:`~experiments.spec.ExperimentSpec.work`) and write the suite's report.
 
     A member is not run again where a finished run of the very same spec exists: in its
     own folder ``OUT/<label>``, in one of the ``reuse`` folders (runs made earlier by the
@@ -86,7 +88,8 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     out = check_out_dir(out)
     t0 = time.perf_counter()
     # the cheapest members first: an interrupted long run has finished as many as it could
-    order = sorted(range(len(suite.members)), key=lambda i: suite.members[i][1].work())
+    cost = cost or (lambda spec: spec.work())
+    order = sorted(range(len(suite.members)), key=lambda i: cost(suite.members[i][1]))
     ran = {i: _member(suite, i, n, out, workers, fresh, progress, reuse, executor)
            for n, i in enumerate(order, start=1)}
     dirs = {label: ran[i] for i, (label, _) in enumerate(suite.members)}

@@ -1,0 +1,163 @@
+"""Where a long run stands: ``affectlab status OUT``, read from its folders alone.
+
+A full catalogue runs for hours, often over several sessions (``affectlab reproduce
+--out OUT`` resumes what an interruption left). :func:`status` reads ``OUT`` without
+running or changing anything and gives, for every catalogued experiment (and every
+member of a suite, in the order the suite runs them): its state, runs done of all, the
+wall time spent on it so far (the sessions of its journal, not the pauses between them)
+and the time left. States: ``done`` (a finished run of the same spec: in its folder, or,
+for a suite member, a catalogued run next to it that the suite reuses), ``running``
+(a run holds its staging folder's lock now), ``stopped`` (a staging folder with
+finished jobs and no run on it: the same command resumes it), ``other spec`` (a staging
+folder of a different spec: the next run discards it) and ``not started``. Time left is
+the remaining runs at the rate of the run's own sessions where it has finished jobs,
+else the estimate of :mod:`experiments.estimate` for what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from experiments.estimate import duration, load_wall_times, rates, seconds_of, spec_estimate
+from experiments.reproduce import CLAIMS_FILE, catalogue_item, catalogue_plan, run_wall_s
+from experiments.runner.store import (
+    Journal,
+    being_written,
+    event_time,
+    fingerprint,
+    sessions_wall_s,
+)
+from experiments.spec import ExperimentSpec
+from experiments.suites import Suite, finished_run
+
+
+@dataclass(frozen=True)
+class Part:
+    """One output of the catalogue: an experiment, or a member of a suite."""
+
+    experiment: str  # the catalogue's name
+    label: str  # the spec's name, or the member's label
+    state: str  # done | running | stopped | other spec | not started
+    done: int  # runs finished (seeds x conditions)
+    runs: int
+    spent_s: float  # wall time spent on it so far (NaN: unknown)
+    left_s: float  # expected time left (NaN: unknown)
+    basis: str  # where the time left comes from
+    folder: Path
+
+
+def status(out: str | Path, quick: bool = False, seed_range: str = "confirmatory",
+           only: list[str] | None = None, claims_file: str | Path = CLAIMS_FILE,
+           now: float | None = None) -> list[Part]:
+    """Every output ``affectlab reproduce --out OUT`` (with the same ``quick``,
+    ``seed_range`` and ``only``) writes, and where each stands (see the module)."""
+    out = Path(out)
+    if not out.is_dir():
+        raise FileNotFoundError(f"status: no folder {out} (give the --out of the run)")
+    _, names = catalogue_plan(claims_file, only)
+    by_world, cost = rates(load_wall_times(), quick), seconds_of(quick)
+    now = time.time() if now is None else now
+    parts = []
+    for name in names:
+        item = catalogue_item(name, quick, seed_range)
+        if isinstance(item, Suite):
+            members = sorted(item.members, key=lambda m: cost(m[1]))  # the order they run
+            found = [(label, spec, out / item.name / label) for label, spec in members]
+        else:
+            found = [(item.name, item, out / item.name)]
+        for label, spec, folder in found:
+            parts.append(part_status(name, label, spec, folder, out, by_world, now))
+    return parts
+
+
+def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path, out: Path,
+                by_world: dict, now: float) -> Part:
+    """Where the run of ``spec`` into ``folder`` stands (a suite member may be done as
+    the finished catalogued run of the same spec in another folder of ``out``)."""
+    runs = spec.seeds * len(spec.conditions)
+    part = dict(experiment=experiment, label=label, runs=runs)
+    here = next((d for d in [folder, *sorted(out.iterdir())]
+                 if d.is_dir() and finished_run(d, spec)), None)
+    if here is not None:
+        return Part(state="done", done=runs, spent_s=_spent(here), left_s=0.0,
+                    basis="finished" if here == folder else f"reused from {here.name}",
+                    folder=here, **part)
+    estimate = spec_estimate(spec, by_world)
+    whole = estimate[0] if estimate else math.nan
+    stage = folder.parent / f".{folder.name}.partial"
+    staged = _staged(stage, spec)
+    if staged is None:
+        return Part(state="not started", done=0, spent_s=math.nan, left_s=whole,
+                    basis=f"estimate ({estimate[1]}'s rate)" if estimate else "no estimate",
+                    folder=folder, **part)
+    seeds, events, same_spec = staged
+    running = being_written(stage)
+    if not same_spec:
+        return Part(state="running" if running else "other spec", done=0, spent_s=math.nan,
+                    left_s=whole, basis="a staging folder of another spec", folder=stage,
+                    **part)
+    done = len(seeds) * len(spec.conditions)
+    last = event_time(events[-1]) if events else now
+    spent = sessions_wall_s(events, now=now if running else last)
+    computed = sum(len(e.get("seeds", [])) for e in events
+                   if e["event"] == "job") * len(spec.conditions)
+    if computed and spent > 0:
+        left, basis = (runs - done) * spent / computed, "its measured rate"
+    else:
+        left, basis = whole * (runs - done) / runs, "estimate"
+    return Part(state="running" if running else "stopped", done=done, spent_s=spent,
+                left_s=left, basis=basis, folder=stage, **part)
+
+
+def _staged(stage: Path, spec: ExperimentSpec):
+    """``(finished seeds, journal events, same spec?)`` of a staging folder, or ``None``
+    where there is none."""
+    try:
+        state = json.loads((stage / "state.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    wanted, seeds = set(spec.seed_list()), set()
+    for path in (stage / "jobs").glob("*.npz"):
+        try:
+            with np.load(path) as z:
+                seeds |= {int(s) for s in z["seeds"]} & wanted
+        except (OSError, KeyError, ValueError):
+            continue  # half-written or unreadable: the run redoes it
+    return seeds, Journal(stage / "journal.jsonl").read(), state.get("spec") == fingerprint(spec)
+
+
+def _spent(folder: Path) -> float:
+    try:
+        return run_wall_s(folder / "manifest.json")
+    except (OSError, KeyError, ValueError, TypeError):
+        return math.nan
+
+
+def status_text(parts: list[Part]) -> str:
+    """A table of ``parts`` and a last line with the totals."""
+    rows = [("experiment", "part", "state", "runs", "time spent", "time left", "basis")]
+    for p in parts:
+        rows.append((p.experiment, p.label if p.label != p.experiment else "", p.state,
+                     f"{p.done:,}/{p.runs:,}", "" if p.state == "not started" else _time(p.spent_s),
+                     "" if p.state == "done" else _time(p.left_s, "~"), p.basis))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    done = sum(p.done for p in parts)
+    runs = sum(p.runs for p in parts)
+    left = [p.left_s for p in parts]
+    unknown = sum(math.isnan(x) for x in left)
+    total = _time(sum(x for x in left if not math.isnan(x)), "~")
+    lines.append(f"{done:,} of {runs:,} runs done; {total} left"
+                 + (f" and {unknown} part(s) with no estimate" if unknown else ""))
+    return "\n".join(lines)
+
+
+def _time(seconds: float, prefix: str = "") -> str:
+    return "?" if math.isnan(seconds) else prefix + duration(seconds)

@@ -1,0 +1,148 @@
+"""``affectlab status``: where a long run stands, read from its folders alone."""
+
+import fcntl
+import json
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+from test_experiments import tiny_spec
+
+from experiments.cli import main
+from experiments.estimate import load_wall_times, rates, seconds_of, spec_estimate
+from experiments.reproduce import catalogue_item
+from experiments.runner import pool as runner_mod
+from experiments.runner import run_experiment
+from experiments.runner.store import Stage, being_written, fingerprint
+from experiments.status import part_status, status, status_text
+
+STAMP = "%Y-%m-%dT%H:%M:%S"
+
+
+def _finished(folder, spec, wall_s=12.0):
+    """A finished run as the runner leaves it (manifest and results), without training."""
+    folder.mkdir(parents=True)
+    (folder / "results.csv").write_text("run,condition,seed,metric,step,value\n")
+    (folder / "manifest.json").write_text(json.dumps(
+        {"spec": spec.to_dict(), "timings": {"wall_s": wall_s}}))
+
+
+def _staged(stage, spec, seeds, events):
+    """A staging folder with finished jobs of ``seeds`` (one per file) and a journal."""
+    (stage / "jobs").mkdir(parents=True)
+    (stage / "state.json").write_text(json.dumps({"spec": fingerprint(spec)}))
+    for s in seeds:
+        np.savez(stage / "jobs" / f"seeds-{s}-n1.npz", seeds=np.asarray([s]))
+    (stage / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def _at(t):
+    return time.strftime(STAMP, time.localtime(t))
+
+
+def test_done_stopped_and_not_started_parts_of_a_catalogue_run(tmp_path):
+    spec = catalogue_item("paralysis", quick=True)
+    _finished(tmp_path / spec.name, spec)
+    matrix = catalogue_item("lesion-matrix", quick=True)
+    labels = dict(matrix.members)
+    loops = labels["loops"]
+    t0 = time.mktime(time.strptime("2026-12-01T10:00:00", STAMP))
+    _staged(tmp_path / matrix.name / ".loops.partial", loops, loops.seed_list()[:2],
+            [{"event": "start", "time": _at(t0)},
+             {"event": "job", "time": _at(t0 + 100), "seeds": [loops.seed_list()[0]]},
+             {"event": "job", "time": _at(t0 + 200), "seeds": [loops.seed_list()[1]]}])
+    parts = {(p.experiment, p.label): p
+             for p in status(tmp_path, quick=True, only=["paralysis", "lesion-matrix"])}
+    done = parts[("paralysis", spec.name)]
+    assert (done.state, done.done, done.spent_s, done.left_s) == ("done", done.runs, 12.0, 0)
+    stopped = parts[("lesion-matrix", "loops")]
+    n_c = len(loops.conditions)
+    assert stopped.state == "stopped" and stopped.done == 2 * n_c
+    assert stopped.runs == loops.seeds * n_c
+    assert stopped.spent_s == 200  # to its last event: the pause since does not count
+    assert stopped.left_s == pytest.approx((loops.seeds - 2) * 100)  # 100 s a seed
+    fresh = parts[("lesion-matrix", "foraging")]
+    expected = spec_estimate(labels["foraging"], rates(load_wall_times(), True))
+    assert fresh.state == "not started" and fresh.done == 0
+    assert fresh.left_s == pytest.approx(expected[0])
+    # the members in the order the suite runs them: by expected time
+    order = [p.label for p in parts.values() if p.experiment == "lesion-matrix"]
+    cost = seconds_of(True)
+    assert order == sorted(order, key=lambda label: cost(labels[label]))
+    text = status_text(list(parts.values()))
+    assert "stopped" in text and f"{2 * n_c:,}/{loops.seeds * n_c:,}" in text
+    done_all = sum(p.done for p in parts.values())
+    runs_all = sum(p.runs for p in parts.values())
+    assert text.splitlines()[-1].startswith(f"{done_all:,} of {runs_all:,} runs done; ~")
+
+
+def test_a_held_lock_is_running_and_a_stage_of_another_spec_is_named(tmp_path):
+    spec = catalogue_item("loops", quick=True)
+    stage = tmp_path / f".{spec.name}.partial"
+    t0 = time.time() - 50
+    _staged(stage, spec, [spec.seed_list()[0]],
+            [{"event": "start", "time": _at(t0)},
+             {"event": "job", "time": _at(t0 + 10), "seeds": [spec.seed_list()[0]]}])
+    assert not being_written(stage)  # no lock file: no run (and the probe made none)
+    assert not (stage / ".lock").exists()
+    with open(stage / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert being_written(stage)
+        (part,) = status(tmp_path, quick=True, only=["loops"], now=t0 + 60)
+    assert part.state == "running" and part.spent_s == pytest.approx(60, abs=1)
+    assert not being_written(stage)  # released
+    (stage / "state.json").write_text(json.dumps({"spec": {"name": "something else"}}))
+    (part,) = status(tmp_path, quick=True, only=["loops"])
+    assert part.state == "other spec" and part.done == 0
+
+
+def test_a_suite_member_reused_from_a_catalogued_run_is_done(tmp_path):
+    social = catalogue_item("social", quick=True)
+    _finished(tmp_path / social.name, social, wall_s=99.0)
+    parts = status(tmp_path, quick=True, only=["robustness"])
+    (commons,) = [p for p in parts if p.label == "commons"]
+    assert commons.state == "done" and commons.basis == f"reused from {social.name}"
+    assert commons.spent_s == 99.0
+    assert all(p.state == "not started" for p in parts if p.label != "commons")
+
+
+def test_a_real_interrupted_run_reads_as_stopped(tmp_path, monkeypatch):
+    real, calls = runner_mod.run_job, []
+
+    def crash_on_second(spec, seeds):
+        calls.append(seeds)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return real(spec, seeds)
+
+    monkeypatch.setattr(runner_mod, "run_job", crash_on_second)
+    spec, out = tiny_spec(seeds=2), tmp_path / "tiny"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_experiment(spec, out, workers=0, seeds_per_job=1, progress=False, figures=False)
+    part = part_status("tiny", "tiny", spec, out, tmp_path, {}, time.time())
+    assert part.state == "stopped" and part.done == len(spec.conditions)  # one seed
+    assert part.basis == "its measured rate" and part.left_s > 0
+    assert math.isfinite(part.spent_s)
+
+
+def test_a_run_waits_out_a_status_probe_on_its_lock(tmp_path):
+    stage = tmp_path / ".x.partial"
+    stage.mkdir()
+    probe = open(stage / ".lock", "a")  # noqa: SIM115
+    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    threading.Timer(0.3, probe.close).start()  # the probe lets go a moment later
+    with Stage(stage, fresh=False, fingerprint={"spec": 1}):
+        assert being_written(stage)
+
+
+def test_status_on_the_command_line(tmp_path, capsys):
+    spec = catalogue_item("gambling", quick=True)
+    _finished(tmp_path / spec.name, spec)
+    assert main(["status", str(tmp_path), "--quick", "--only", "gambling,loops"]) == 0
+    out = capsys.readouterr().out
+    assert "done" in out and "not started" in out and "runs done" in out
+    assert main(["status", str(tmp_path / "nowhere")]) == 2
+    assert "no folder" in capsys.readouterr().err
+    assert main(["status", str(tmp_path), "--only", "nosuch"]) == 2
