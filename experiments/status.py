@@ -72,18 +72,21 @@ def status(out: str | Path, quick: bool = False, seed_range: str = "confirmatory
         else:
             found = [(item.name, item, out / item.name)]
         for label, spec, folder in found:
-            parts.append(part_status(name, label, spec, folder, out, by_world, now))
+            reusable = out if isinstance(item, Suite) else None
+            parts.append(part_status(name, label, spec, folder, reusable, by_world, now))
     return parts
 
 
-def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path, out: Path,
-                by_world: dict, now: float) -> Part:
-    """Where the run of ``spec`` into ``folder`` stands (a suite member may be done as
-    the finished catalogued run of the same spec in another folder of ``out``)."""
+def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path,
+                reusable: Path | None, by_world: dict, now: float) -> Part:
+    """Where the run of ``spec`` into ``folder`` stands (a suite member is also done where
+    a folder of ``reusable``, the catalogue's, holds a finished run of the same spec: the
+    suite reuses it)."""
     runs = spec.seeds * len(spec.conditions)
     part = dict(experiment=experiment, label=label, runs=runs)
-    here = next((d for d in [folder, *sorted(out.iterdir())]
-                 if d.is_dir() and finished_run(d, spec)), None)
+    elsewhere = sorted(reusable.iterdir()) if reusable is not None else []
+    here = next((d for d in [folder, *elsewhere] if d.is_dir() and finished_run(d, spec)),
+                None)
     if here is not None:
         return Part(state="done", done=runs, spent_s=_spent(here), left_s=0.0,
                     basis="finished" if here == folder else f"reused from {here.name}",

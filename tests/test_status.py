@@ -106,6 +106,10 @@ def test_a_suite_member_reused_from_a_catalogued_run_is_done(tmp_path):
     assert commons.state == "done" and commons.basis == f"reused from {social.name}"
     assert commons.spent_s == 99.0
     assert all(p.state == "not started" for p in parts if p.label != "commons")
+    # a catalogued experiment is done only in its own folder (reproduce reuses no other)
+    _finished(tmp_path / "other" / "copy", social)
+    (part,) = status(tmp_path / "other", quick=True, only=["social"])
+    assert part.state == "not started"
 
 
 def test_a_real_interrupted_run_reads_as_stopped(tmp_path, monkeypatch):
@@ -121,7 +125,7 @@ def test_a_real_interrupted_run_reads_as_stopped(tmp_path, monkeypatch):
     spec, out = tiny_spec(seeds=2), tmp_path / "tiny"
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_experiment(spec, out, workers=0, seeds_per_job=1, progress=False, figures=False)
-    part = part_status("tiny", "tiny", spec, out, tmp_path, {}, time.time())
+    part = part_status("tiny", "tiny", spec, out, None, {}, time.time())
     assert part.state == "stopped" and part.done == len(spec.conditions)  # one seed
     assert part.basis == "its measured rate" and part.left_s > 0
     assert math.isfinite(part.spent_s)
