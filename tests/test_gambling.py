@@ -18,6 +18,7 @@ from experiments.tasks.gambling import (
     deck_proportions,
     knowing_doing,
     net_scores,
+    session_measures,
 )
 from worlds.signals import Signals
 
@@ -187,6 +188,35 @@ def test_block_measures_by_hand():
     np.testing.assert_allclose(good, [[0.5, 2.0]])
     with pytest.raises(ValueError, match="blocks"):
         net_scores(np.zeros((1, 7), int), block=4)
+
+
+def test_a_session_of_one_block_gives_every_measure_per_run():
+    """A length that is no multiple of 20 trials is one block: the marker gap (blocks 2
+    on) is NaN for each run, not one scalar (which failed writing a finished run)."""
+    rng = np.random.default_rng(0)
+    logs = {"deck": rng.integers(0, 4, (3, 2, 30)), "marker_chosen": rng.normal(size=(3, 2, 30)),
+            "net": rng.normal(size=(3, 2, 30)), "q": rng.normal(size=(3, 2, 30, 4))}
+    scalars, curves = session_measures(logs, block=30)
+    assert all(np.shape(v) == (3, 2) for v in scalars.values()), {
+        k: np.shape(v) for k, v in scalars.items()}
+    assert np.isnan(scalars["test/marker_gap"]).all()
+    assert all(np.shape(v)[:2] == (3, 2) for v in curves.values())
+
+
+def test_a_measure_not_per_run_stops_the_job_with_its_name(monkeypatch):
+    from experiments.runner import jobs
+    from experiments.tasks import gambling
+
+    spec = dataclasses.replace(gambling.spec(True), seeds=2,
+                               conditions=gambling.spec(True).conditions[:2])
+
+    def scalar_gap(spec, world, world_params, logs):
+        metrics, steps = gambling.analyse(spec, world, world_params, logs)
+        return {**metrics, "test/marker_gap": np.nan}, steps
+
+    monkeypatch.setattr(jobs, "session_analysis", lambda spec: scalar_gap)
+    with pytest.raises(ValueError, match=r"test/marker_gap.*\(\)"):
+        jobs.run_job(spec, [0, 1])
 
 
 def test_knowing_doing_by_hand():

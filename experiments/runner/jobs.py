@@ -72,8 +72,18 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     steps = None
     if spec.trainer == "online":
         metrics, steps = session_analysis(spec)(spec, world, world_params, metrics)
+        _check_per_run(spec, metrics, n_s, n_c)
     return {"steps": steps, "seeds": list(seeds), "metrics": metrics, "agents": agents,
             "compile_s": compile_s, "run_s": run_s, "device": str(jax.devices()[0])}
+
+
+def _check_per_run(spec: ExperimentSpec, metrics: dict, n_s: int, n_c: int) -> None:
+    """Every measure must hold one value (or curve) per run, ``(seeds, conditions, ...)``:
+    a scalar would otherwise fail only when the finished runs are written out."""
+    bad = {k: np.shape(v) for k, v in metrics.items() if np.shape(v)[:2] != (n_s, n_c)}
+    if bad:
+        raise ValueError(f"{spec.name}: the analysis of {spec.world} returned measures that "
+                         f"are not one per run (shape ({n_s}, {n_c}, ...)): {bad}")
 
 
 def initial_params(spec: ExperimentSpec, static: Static, seeds: list[int]):

@@ -122,7 +122,8 @@ def session_measures(logs: dict, block: int = BLOCK) -> tuple[dict, dict]:
     late = slice(2, n_b) if n_b >= 3 else slice(0, n_b)
     with warnings.catch_warnings():  # a run without a bad (or good) choice has no gap
         warnings.simplefilter("ignore", RuntimeWarning)
-        gap = np.nanmean(bad[..., 1:] - good[..., 1:], axis=-1) if n_b > 1 else np.nan
+        gap = (np.nanmean(bad[..., 1:] - good[..., 1:], axis=-1) if n_b > 1
+               else np.full(net.shape[:-1], np.nan))  # one block: no block 2 on
     scalars = {
         "test/net_score_late": net[..., late].mean(-1),
         "test/net_score_first": net[..., 0],
