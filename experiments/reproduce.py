@@ -22,7 +22,6 @@ an error); 1 when an experiment could not run; 2 for a malformed claims file.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import sys
@@ -41,10 +40,12 @@ from experiments.analysis.claims import (
 )
 from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
+from experiments.catalogue import catalogue_item, catalogue_plan, known_experiments
 from experiments.estimate import duration, estimate, estimate_text, seconds_of
 from experiments.runner import keep_workers, run_experiment
-from experiments.runner.store import Journal, event_time, sessions_wall_s
-from experiments.spec import ExperimentSpec, confirmatory
+from experiments.runner.store import run_wall_s
+from experiments.spec import ExperimentSpec
+from experiments.status import status, status_text
 from experiments.suites import SUITES, Suite, finished_run, run_suite
 from experiments.tasks import TASKS
 from experiments.tasks import report as write_report
@@ -53,11 +54,6 @@ BEGIN, END = "<!-- reproduce:begin -->", "<!-- reproduce:end -->"
 RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
 POWER_BEGIN, POWER_END = "<!-- power:begin -->", "<!-- power:end -->"
 POWER_CSV = Path(__file__).resolve().parent / "power.csv"
-
-
-def known_experiments() -> list[str]:
-    """Every catalogued experiment and suite name."""
-    return list(TASKS) + list(SUITES)
 
 
 def _compute_seconds(d: Path) -> float:
@@ -73,22 +69,6 @@ def _compute_seconds(d: Path) -> float:
         except (OSError, KeyError, ValueError, TypeError):
             continue
     return total
-
-
-def run_wall_s(manifest: Path) -> float:
-    """The wall time of all sessions of the run whose ``manifest`` this is: its
-    ``wall_s``; for a manifest written before it was recorded, from the run's journal
-    (:func:`~experiments.runner.store.sessions_wall_s`, to its last finished job: the
-    manifest is rewritten when a finished run is reported again), else the time since
-    its first start."""
-    timings = json.loads(manifest.read_text())["timings"]
-    if "wall_s" in timings:
-        return float(timings["wall_s"])
-    events = Journal(manifest.parent / "journal.jsonl").read()
-    if events:
-        last = event_time(events[-1])
-        return sessions_wall_s(events, now=last)
-    return float(timings["total_s"])
 
 
 def results_markdown(table: pd.DataFrame, runs: list[dict], quick: bool,
@@ -244,32 +224,6 @@ def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
     return written
 
 
-def catalogue_item(name: str, quick: bool,
-                   seed_range: str = "confirmatory") -> ExperimentSpec | Suite:
-    """A catalogued experiment's spec, or a suite with its members' specs, at one size on
-    ``seed_range``'s seeds (``"confirmatory"`` or ``"development"``), validated."""
-    move = confirmatory if seed_range == "confirmatory" else (lambda s: s)
-    if name in SUITES:
-        suite = SUITES[name](quick)
-        return dataclasses.replace(suite, members=tuple(
-            (label, move(spec)) for label, spec in suite.members)).validate()
-    return move(TASKS[name].spec(quick)).validate()
-
-
-def catalogue_plan(claims_file: str | Path = CLAIMS_FILE, only: list[str] | None = None):
-    """``(claims, names)``: the claims of ``claims_file`` and the experiments they name, in
-    their order (only those in ``only``, checked, where given)."""
-    claims = load_claims(claims_file, known_experiments())
-    names = list(dict.fromkeys(c.experiment for c in claims))
-    if only:
-        unknown = [n for n in only if n not in known_experiments()]
-        if unknown:
-            raise ClaimsError(f"--only: unknown experiment(s) {unknown}")
-        names = [n for n in names if n in only]
-        claims = [c for c in claims if c.experiment in only]
-    return claims, names
-
-
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             made: tuple[Path, ...], seed_range: str = "confirmatory",
             executor: str = "local") -> dict:
@@ -323,6 +277,9 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     out = Path(out)
     expected = estimate(names, quick)
     print(estimate_text(expected, quick), file=sys.stderr, flush=True)
+    resumed = _where_it_stands(out, quick, seed_range, only, claims_file, fresh)
+    if resumed:
+        print(resumed, file=sys.stderr, flush=True)
     dirs, runs = {}, []
     t_all = time.perf_counter()
     with keep_workers():  # one set of worker processes for the whole catalogue
@@ -357,6 +314,18 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         print(f"reproduce: wrote the results of {len(written)} docs pages under {docs}")
     return 0
 
+
+
+def _where_it_stands(out: Path, quick: bool, seed_range: str, only, claims_file,
+                     fresh: bool) -> str | None:
+    """The :func:`~experiments.status.status` table of ``out`` where it holds finished or
+    interrupted runs this command will use (not with ``fresh``), else ``None``."""
+    if fresh or not out.is_dir():
+        return None
+    parts = status(out, quick, seed_range, only, claims_file)
+    if all(p.state == "not started" for p in parts):
+        return None
+    return f"Where {out} stands (affectlab status):\n" + status_text(parts)
 
 
 def catalogue_seeds(name: str, metric: str) -> dict[str, int]:

@@ -24,13 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.analysis.claims import CLAIMS_FILE
+from experiments.catalogue import catalogue_item, catalogue_plan
 from experiments.estimate import duration, load_wall_times, rates, seconds_of, spec_estimate
-from experiments.reproduce import CLAIMS_FILE, catalogue_item, catalogue_plan, run_wall_s
 from experiments.runner.store import (
     Journal,
     being_written,
     event_time,
     fingerprint,
+    run_wall_s,
     sessions_wall_s,
 )
 from experiments.spec import ExperimentSpec

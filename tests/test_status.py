@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from test_experiments import tiny_spec
 
+from experiments.analysis.claims import CLAIMS_FILE
+from experiments.catalogue import catalogue_item
 from experiments.cli import main
 from experiments.estimate import load_wall_times, rates, seconds_of, spec_estimate
-from experiments.reproduce import catalogue_item
 from experiments.runner import pool as runner_mod
 from experiments.runner import run_experiment
 from experiments.runner.store import Stage, being_written, fingerprint
@@ -150,3 +151,15 @@ def test_status_on_the_command_line(tmp_path, capsys):
     assert main(["status", str(tmp_path / "nowhere")]) == 2
     assert "no folder" in capsys.readouterr().err
     assert main(["status", str(tmp_path), "--only", "nosuch"]) == 2
+
+
+def test_reproduce_shows_where_a_resumed_run_stands(tmp_path):
+    from experiments.reproduce import _where_it_stands
+
+    args = (True, "confirmatory", ["paralysis", "gambling"], CLAIMS_FILE)
+    assert _where_it_stands(tmp_path, *args, fresh=False) is None  # nothing there yet
+    spec = catalogue_item("paralysis", quick=True)
+    _finished(tmp_path / spec.name, spec)
+    text = _where_it_stands(tmp_path, *args, fresh=False)
+    assert text.startswith(f"Where {tmp_path} stands") and "not started" in text
+    assert _where_it_stands(tmp_path, *args, fresh=True) is None  # --fresh reuses nothing

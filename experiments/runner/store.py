@@ -164,6 +164,22 @@ def being_written(stage: Path) -> bool:
     return False
 
 
+def run_wall_s(manifest: Path) -> float:
+    """The wall time of all sessions of the run whose ``manifest`` this is: its
+    ``wall_s``; for a manifest written before it was recorded, from the run's journal
+    (:func:`sessions_wall_s`, to its last finished job: the
+    manifest is rewritten when a finished run is reported again), else the time since
+    its first start."""
+    timings = json.loads(manifest.read_text())["timings"]
+    if "wall_s" in timings:
+        return float(timings["wall_s"])
+    events = Journal(manifest.parent / "journal.jsonl").read()
+    if events:
+        last = event_time(events[-1])
+        return sessions_wall_s(events, now=last)
+    return float(timings["total_s"])
+
+
 class Stage:
     """The staging folder ``.NAME.partial`` of one output: created or resumed on entry,
     locked against a second writer, moved into place by :meth:`finish`, and removed on
