@@ -39,6 +39,10 @@ from experiments.tools.ablate import ablate
 from experiments.tools.bench import bench_experiment, run_bench
 from worlds.registry import REGISTRY, check_world_id
 
+SEEDS_PER_JOB_HELP = ("seeds vmapped together in one job (default: 1 with worker processes, "
+                      "all of them in this process, e.g. on a GPU); a job is what a resumed "
+                      "run keeps or redoes")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``affectlab`` argument parser (the docs' CLI reference is written from it)."""
@@ -96,6 +100,8 @@ def _add_run(sub) -> None:
     run.add_argument("--steps", type=int, default=None, help="environment steps per run")
     run.add_argument("--workers", type=int, default=None,
                      help="worker processes (0: none); with --executor ray, jobs at once")
+    run.add_argument("--seeds-per-job", type=_positive, default=None,
+                     help=SEEDS_PER_JOB_HELP)
     run.add_argument("--executor", default="local", choices=("local", "ray"),
                      help="where jobs run: local processes, or Ray tasks (a local Ray "
                           "cluster, or the one RAY_ADDRESS names; pip install -e '.[ray]')")
@@ -126,6 +132,8 @@ def _add_reproduce(sub) -> None:
                      help="run on the development seed range instead of the confirmatory "
                           "one (for work on the model; not a confirmatory result)")
     rep.add_argument("--workers", type=int, default=None)
+    rep.add_argument("--seeds-per-job", type=_positive, default=None,
+                     help=SEEDS_PER_JOB_HELP)
     rep.add_argument("--executor", default="local", choices=("local", "ray"),
                      help="where jobs run (see affectlab run --executor)")
 
@@ -146,6 +154,17 @@ def _add_reproduce(sub) -> None:
                     help="write the table into this markdown file (between power markers)")
     pw.add_argument("--csv", type=Path, default=None,
                     help="write the table here (default experiments/power.csv)")
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}")
+    return value
 
 
 def _error(msg: str, code: int = 2) -> int:
@@ -185,8 +204,9 @@ def cmd_run(args) -> int:
         return _error(e.args[0])
     print(spec_summary(spec), file=sys.stderr)
     try:
-        out = run_experiment(spec, out, workers=args.workers, figures=not args.no_figure,
-                             fresh=args.fresh, executor=args.executor, tracker=args.tracker)
+        out = run_experiment(spec, out, workers=args.workers, seeds_per_job=args.seeds_per_job,
+                             figures=not args.no_figure, fresh=args.fresh,
+                             executor=args.executor, tracker=args.tracker)
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)
@@ -207,7 +227,8 @@ def _run_suite(args, suite) -> int:
           f"{', '.join(label for label, _ in suite.members)}", file=sys.stderr)
     try:
         out = run_suite(suite, out, workers=args.workers, fresh=args.fresh,
-                        executor=args.executor, cost=seconds_of(args.quick))
+                        executor=args.executor, cost=seconds_of(args.quick),
+                        seeds_per_job=args.seeds_per_job)
     except RunnerError as e:
         return _error(str(e), code=1)
     _print_outputs(out)
@@ -318,7 +339,8 @@ def cmd_reproduce(args) -> int:
                          only=args.only.split(",") if args.only else None,
                          fresh=args.fresh, workers=args.workers,
                          seed_range="development" if args.development_seeds else "confirmatory",
-                         docs=args.docs, executor=args.executor)
+                         docs=args.docs, executor=args.executor,
+                         seeds_per_job=args.seeds_per_job)
     except ClaimsError as e:
         return _error(e.args[0])
     except RunnerError as e:

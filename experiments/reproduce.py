@@ -226,16 +226,17 @@ def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
 
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             made: tuple[Path, ...], seed_range: str = "confirmatory",
-            executor: str = "local") -> dict:
+            executor: str = "local", seeds_per_job: int | None = None) -> dict:
     """Run (or reuse) one catalogued experiment or suite on ``seed_range``'s seeds, on
-    ``executor``; returns its run record. A reused run's report (statistics, values,
-    figure, claims) is rewritten from its ``results.csv``."""
+    ``executor``, ``seeds_per_job`` seeds to a job; returns its run record. A reused
+    run's report (statistics, values, figure, claims) is rewritten from its
+    ``results.csv``."""
     t0 = time.perf_counter()
     item = catalogue_item(name, quick, seed_range)
     if isinstance(item, Suite):
         d = out / item.name
         run_suite(item, d, workers=workers, fresh=fresh, reuse=made, executor=executor,
-                  cost=seconds_of(quick))
+                  cost=seconds_of(quick), seeds_per_job=seeds_per_job)
         return {"name": item.name, "dir": str(d), "reused": False,
                 "seconds": time.perf_counter() - t0}
     spec = item
@@ -246,7 +247,8 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
               "rewritten)", file=sys.stderr)
         write_report(d)
     else:  # --fresh recomputes a finished run, and an interrupted one from the start
-        run_experiment(spec, d, workers=workers, fresh=fresh, executor=executor)
+        run_experiment(spec, d, workers=workers, seeds_per_job=seeds_per_job, fresh=fresh,
+                       executor=executor)
     return {"name": spec.name, "dir": str(d), "reused": reused,
             "seconds": time.perf_counter() - t0}
 
@@ -266,10 +268,11 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
               readme: str | Path | None = None, only: list[str] | None = None,
               fresh: bool = False, workers: int | None = None,
               seed_range: str = "confirmatory", docs: str | Path | None = None,
-              executor: str = "local") -> int:
+              executor: str = "local", seeds_per_job: int | None = None) -> int:
     """Run the catalogue named in ``claims_file`` into ``out`` on ``seed_range``'s seeds
-    (``"confirmatory"``, the default, or ``"development"``) with ``executor``'s jobs and
-    check every claim (see the module docstring); returns the exit code."""
+    (``"confirmatory"``, the default, or ``"development"``) with ``executor``'s jobs of
+    ``seeds_per_job`` seeds and check every claim (see the module docstring); returns
+    the exit code."""
     if seed_range not in ("confirmatory", "development"):
         raise ClaimsError(f"seed_range must be 'confirmatory' or 'development', got "
                           f"{seed_range!r}")
@@ -287,7 +290,8 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
             print(catalogue_progress(i, expected, time.perf_counter() - t_all),
                   file=sys.stderr, flush=True)
             made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
-            runs.append(run_one(name, out, quick, fresh, workers, made, seed_range, executor))
+            runs.append(run_one(name, out, quick, fresh, workers, made, seed_range, executor,
+                                seeds_per_job))
             dirs[name] = Path(runs[-1]["dir"])
     table = mark_underpowered(check_all(claims, dirs), claims, quick)
     out.mkdir(parents=True, exist_ok=True)

@@ -80,10 +80,11 @@ def test_a_suite_runs_its_cheapest_members_first(tmp_path, monkeypatch):
     from experiments.suites import base as suites_base
 
     suite = SUITES["lesion-matrix"](False)
-    ran, seen = [], {}
+    ran, seen, per_job = [], {}, []
 
     def record(spec, out, **kw):
         ran.append(spec.work())
+        per_job.append(kw.get("seeds_per_job"))
         return out
 
     monkeypatch.setattr(suites_base, "run_experiment", record)
@@ -98,7 +99,8 @@ def test_a_suite_runs_its_cheapest_members_first(tmp_path, monkeypatch):
     # Foraging's, so the foraging member (more work) runs before the social one
     ran.clear()
     cost = seconds_of(False)
-    suites_base.run_suite(suite, tmp_path / "m2", progress=False, cost=cost)
+    suites_base.run_suite(suite, tmp_path / "m2", progress=False, cost=cost, seeds_per_job=5)
+    assert per_job[-len(suite.members):] == [5] * len(suite.members)
     by_work = {spec.work(): label for label, spec in suite.members}
     assert [by_work[w] for w in ran][-2:] == ["foraging", "social"]
     assert [cost(dict(suite.members)[by_work[w]]) for w in ran] == sorted(

@@ -138,3 +138,20 @@ def test_toml_spec_file_loads(tmp_path):
     assert spec.agent.num_envs == 8
     with pytest.raises(SpecError):
         ExperimentSpec.from_dict({"name": "x"})
+
+
+def test_seeds_per_job_on_the_command_line(tmp_path, capsys):
+    """``--seeds-per-job`` sets how many seeds a job vmaps (what a resumed run keeps or
+    redoes); the journal shows the jobs; 0 is refused before anything runs."""
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({**GOOD, "seeds": 3}))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--workers", "0",
+                 "--seeds-per-job", "2", "--no-figure"]) == 0
+    jobs = [json.loads(line)["seeds"] for line in (out / "journal.jsonl").read_text().splitlines()
+            if json.loads(line)["event"] == "job"]
+    assert jobs == [[0, 1], [2]]
+    with pytest.raises(SystemExit) as e:
+        main(["run", str(path), "--out", str(tmp_path / "x"), "--seeds-per-job", "0"])
+    assert e.value.code == 2 and "must be an int >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -73,7 +73,7 @@ def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> boo
 def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: bool = False,
               progress: bool = True, reuse: tuple[Path, ...] = (),
               claims_file: str | Path = CLAIMS_FILE, executor: str = "local",
-              cost=None) -> Path:
+              cost=None, seeds_per_job: int | None = None) -> Path:
     """Run every member of ``suite`` (validated first; the cheapest first by ``cost``, a
     function of a spec: expected seconds, e.g. :func:`experiments.estimate.seconds_of`;
     by default :meth:`~experiments.spec.ExperimentSpec.work`) and write the suite's report.
@@ -82,7 +82,8 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     own folder ``OUT/<label>``, in one of the ``reuse`` folders (runs made earlier by the
     caller, e.g. ``reproduce``; used even with ``fresh``), or, unless ``fresh``, in
     ``OUT/../<spec name>`` (a catalogued experiment run next to the suite). Members run
-    on ``executor`` (``"local"`` or ``"ray"``).
+    on ``executor`` (``"local"`` or ``"ray"``), ``seeds_per_job`` seeds to a job (see
+    :func:`~experiments.runner.run_experiment`).
     """
     suite.validate()
     out = check_out_dir(out)
@@ -90,7 +91,8 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     # the cheapest members first: an interrupted long run has finished as many as it could
     cost = cost or (lambda spec: spec.work())
     order = sorted(range(len(suite.members)), key=lambda i: cost(suite.members[i][1]))
-    ran = {i: _member(suite, i, n, out, workers, fresh, progress, reuse, executor)
+    ran = {i: _member(suite, i, n, out, (workers, seeds_per_job, executor), fresh, progress,
+                      reuse)
            for n, i in enumerate(order, start=1)}
     dirs = {label: ran[i] for i, (label, _) in enumerate(suite.members)}
     out.mkdir(parents=True, exist_ok=True)
@@ -104,10 +106,10 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     return out
 
 
-def _member(suite: Suite, i: int, n: int, out: Path, workers, fresh: bool, progress: bool,
-            reuse: tuple[Path, ...], executor: str = "local") -> Path:
-    """Run member ``i`` (the ``n``-th to run) unless a finished run of its spec exists;
-    returns its folder."""
+def _member(suite: Suite, i: int, n: int, out: Path, where: tuple, fresh: bool,
+            progress: bool, reuse: tuple[Path, ...]) -> Path:
+    """Run member ``i`` (the ``n``-th to run; ``where``: workers, seeds per job and
+    executor) unless a finished run of its spec exists; returns its folder."""
     label, spec = suite.members[i]
     d = out / label
     needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
@@ -122,6 +124,7 @@ def _member(suite: Suite, i: int, n: int, out: Path, workers, fresh: bool, progr
         return found
     print(f"[{suite.name}] member {n}/{len(suite.members)}: {label}", file=sys.stderr,
           flush=True)
-    run_experiment(spec, d, workers=workers, figures=False, progress=progress, fresh=fresh,
-                   executor=executor)
+    workers, seeds_per_job, executor = where
+    run_experiment(spec, d, workers=workers, seeds_per_job=seeds_per_job, figures=False,
+                   progress=progress, fresh=fresh, executor=executor)
     return d
