@@ -167,9 +167,8 @@ def being_written(stage: Path) -> bool:
 def run_wall_s(manifest: Path) -> float:
     """The wall time of all sessions of the run whose ``manifest`` this is: its
     ``wall_s``; for a manifest written before it was recorded, from the run's journal
-    (:func:`sessions_wall_s`, to its last finished job: the
-    manifest is rewritten when a finished run is reported again), else the time since
-    its first start."""
+    (:func:`sessions_wall_s`, to its last finished job: the manifest is rewritten when a
+    finished run is reported again), else the time since its first start."""
     timings = json.loads(manifest.read_text())["timings"]
     if "wall_s" in timings:
         return float(timings["wall_s"])
