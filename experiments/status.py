@@ -36,7 +36,7 @@ from experiments.runner.store import (
     sessions_wall_s,
 )
 from experiments.spec import ExperimentSpec
-from experiments.suites import Suite, finished_run
+from experiments.suites import Suite, finished_member, finished_run, member_order
 
 
 @dataclass(frozen=True)
@@ -65,30 +65,28 @@ def status(out: str | Path, quick: bool = False, seed_range: str = "confirmatory
     _, names = catalogue_plan(claims_file, only)
     by_world, cost = rates(load_wall_times(), quick), seconds_of(quick)
     now = time.time() if now is None else now
+    catalogue_runs = tuple(d for d in sorted(out.iterdir()) if d.is_dir())  # reproduce's
     parts = []
     for name in names:
         item = catalogue_item(name, quick, seed_range)
-        if isinstance(item, Suite):
-            members = sorted(item.members, key=lambda m: cost(m[1]))  # the order they run
-            found = [(label, spec, out / item.name / label) for label, spec in members]
+        if isinstance(item, Suite):  # its members in the order it runs them
+            found = [(*item.members[i], out / item.name / item.members[i][0],
+                      finished_member(item, i, out / item.name, catalogue_runs))
+                     for i in member_order(item, cost)]
         else:
-            found = [(item.name, item, out / item.name)]
-        for label, spec, folder in found:
-            reusable = out if isinstance(item, Suite) else None
-            parts.append(part_status(name, label, spec, folder, reusable, by_world, now))
+            d = out / item.name
+            found = [(item.name, item, d, d if finished_run(d, item) else None)]
+        for label, spec, folder, here in found:
+            parts.append(part_status(name, label, spec, folder, here, by_world, now))
     return parts
 
 
 def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path,
-                reusable: Path | None, by_world: dict, now: float) -> Part:
-    """Where the run of ``spec`` into ``folder`` stands (a suite member is also done where
-    a folder of ``reusable``, the catalogue's, holds a finished run of the same spec: the
-    suite reuses it)."""
+                here: Path | None, by_world: dict, now: float) -> Part:
+    """Where the run of ``spec`` into ``folder`` stands; ``here``: the finished run it
+    uses, if any (a suite member may use one in another folder)."""
     runs = spec.seeds * len(spec.conditions)
     part = dict(experiment=experiment, label=label, runs=runs)
-    elsewhere = sorted(reusable.iterdir()) if reusable is not None else []
-    here = next((d for d in [folder, *elsewhere] if d.is_dir() and finished_run(d, spec)),
-                None)
     if here is not None:
         return Part(state="done", done=runs, spent_s=_spent(here), left_s=0.0,
                     basis="finished" if here == folder else f"reused from {here.name}",

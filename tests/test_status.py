@@ -102,6 +102,11 @@ def test_a_held_lock_is_running_and_a_stage_of_another_spec_is_named(tmp_path):
 def test_a_suite_member_reused_from_a_catalogued_run_is_done(tmp_path):
     social = catalogue_item("social", quick=True)
     _finished(tmp_path / social.name, social, wall_s=99.0)
+    # the robustness report needs the trained Commons agents: without them, no reuse
+    (commons,) = [p for p in status(tmp_path, quick=True, only=["robustness"])
+                  if p.label == "commons"]
+    assert commons.state == "not started"
+    (tmp_path / social.name / "agents.npz").write_bytes(b"")
     parts = status(tmp_path, quick=True, only=["robustness"])
     (commons,) = [p for p in parts if p.label == "commons"]
     assert commons.state == "done" and commons.basis == f"reused from {social.name}"

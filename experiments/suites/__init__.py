@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from experiments.suites import lesion_matrix, robustness, sensitivity
-from experiments.suites.base import Suite, finished_run, run_suite
+from experiments.suites.base import Suite, finished_member, finished_run, member_order, run_suite
 
 SUITES: dict[str, Callable[[bool], Suite]] = {
     "lesion-matrix": lesion_matrix.suite,
@@ -18,4 +18,4 @@ SUITES: dict[str, Callable[[bool], Suite]] = {
     "sensitivity": sensitivity.suite,
 }
 
-__all__ = ["SUITES", "Suite", "finished_run", "run_suite"]
+__all__ = ["SUITES", "Suite", "finished_member", "finished_run", "member_order", "run_suite"]

@@ -88,12 +88,9 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     suite.validate()
     out = check_out_dir(out)
     t0 = time.perf_counter()
-    # the cheapest members first: an interrupted long run has finished as many as it could
-    cost = cost or (lambda spec: spec.work())
-    order = sorted(range(len(suite.members)), key=lambda i: cost(suite.members[i][1]))
     ran = {i: _member(suite, i, n, out, (workers, seeds_per_job, executor), fresh, progress,
                       reuse)
-           for n, i in enumerate(order, start=1)}
+           for n, i in enumerate(member_order(suite, cost), start=1)}
     dirs = {label: ran[i] for i, (label, _) in enumerate(suite.members)}
     out.mkdir(parents=True, exist_ok=True)
     suite.report(out, dirs)
@@ -106,18 +103,36 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
     return out
 
 
+def member_order(suite: Suite, cost=None) -> list[int]:
+    """The members' indices in the order :func:`run_suite` runs them: the cheapest first
+    by ``cost`` (default: work), so that an interrupted long run has finished as many
+    members as it could."""
+    cost = cost or (lambda spec: spec.work())
+    return sorted(range(len(suite.members)), key=lambda i: cost(suite.members[i][1]))
+
+
+def finished_member(suite: Suite, i: int, out: Path, reuse: tuple[Path, ...] = (),
+                    fresh: bool = False) -> Path | None:
+    """The finished run of member ``i``'s spec that :func:`run_suite` into ``out`` uses
+    instead of running it (its own folder unless ``fresh``, a ``reuse`` folder, or unless
+    ``fresh`` the catalogued run ``OUT/../<spec name>``), or ``None``."""
+    label, spec = suite.members[i]
+    needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
+    places = ([] if fresh else [out / label]) + [Path(r) for r in reuse] + (
+        [] if fresh else [out.parent / spec.name])
+    return next((d for d in places if finished_run(d, spec, needs)), None)
+
+
 def _member(suite: Suite, i: int, n: int, out: Path, where: tuple, fresh: bool,
             progress: bool, reuse: tuple[Path, ...]) -> Path:
     """Run member ``i`` (the ``n``-th to run; ``where``: workers, seeds per job and
     executor) unless a finished run of its spec exists; returns its folder."""
     label, spec = suite.members[i]
     d = out / label
-    needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
-    if not fresh and finished_run(d, spec, needs):
+    found = finished_member(suite, i, out, reuse, fresh)
+    if found == d:
         print(f"[{suite.name}] {label}: finished run found, not rerun", file=sys.stderr)
         return d
-    elsewhere = [Path(r) for r in reuse] + ([] if fresh else [out.parent / spec.name])
-    found = next((r for r in elsewhere if finished_run(r, spec, needs)), None)
     if found is not None:
         print(f"[{suite.name}] {label}: the finished run of the same spec in {found} "
               "is used, not rerun", file=sys.stderr)
