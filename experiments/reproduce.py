@@ -280,9 +280,11 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
     out = Path(out)
     expected = estimate(names, quick)
     print(estimate_text(expected, quick), file=sys.stderr, flush=True)
-    resumed = _where_it_stands(out, quick, seed_range, only, claims_file, fresh)
-    if resumed:
-        print(resumed, file=sys.stderr, flush=True)
+    parts = _where_it_stands(out, quick, seed_range, only, claims_file, fresh)
+    if parts:
+        print(f"Where {out} stands (affectlab status):\n" + status_text(parts),
+              file=sys.stderr, flush=True)
+        expected = left_of(expected, parts)
     dirs, runs = {}, []
     t_all = time.perf_counter()
     with keep_workers():  # one set of worker processes for the whole catalogue
@@ -321,15 +323,26 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
 
 
 def _where_it_stands(out: Path, quick: bool, seed_range: str, only, claims_file,
-                     fresh: bool) -> str | None:
-    """The :func:`~experiments.status.status` table of ``out`` where it holds finished or
+                     fresh: bool) -> list | None:
+    """The :func:`~experiments.status.status` of ``out`` where it holds finished or
     interrupted runs this command will use (not with ``fresh``), else ``None``."""
     if fresh or not out.is_dir():
         return None
     parts = status(out, quick, seed_range, only, claims_file)
-    if all(p.state == "not started" for p in parts):
-        return None
-    return f"Where {out} stands (affectlab status):\n" + status_text(parts)
+    return None if all(p.state == "not started" for p in parts) else parts
+
+
+def left_of(expected: pd.DataFrame, parts: list) -> pd.DataFrame:
+    """``expected`` (:func:`~experiments.estimate.estimate`) with each experiment's
+    seconds replaced by the time :func:`~experiments.status.status` gives for what is
+    left of it (0 where done; unknown where a part has no estimate), so that a resumed
+    catalogue's progress lines count down what it still has to run."""
+    left: dict[str, float] = {}
+    for p in parts:
+        left[p.experiment] = left.get(p.experiment, 0.0) + p.left_s
+    return expected.assign(seconds=[left.get(e, s) for e, s in
+                                    zip(expected["experiment"], expected["seconds"],
+                                        strict=True)])
 
 
 def catalogue_seeds(name: str, metric: str) -> dict[str, int]:

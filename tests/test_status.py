@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_experiments import tiny_spec
 
@@ -17,7 +18,7 @@ from experiments.estimate import load_wall_times, rates, seconds_of, spec_estima
 from experiments.runner import pool as runner_mod
 from experiments.runner import run_experiment
 from experiments.runner.store import Stage, being_written, fingerprint
-from experiments.status import part_status, status, status_text
+from experiments.status import Part, part_status, status, status_text
 
 STAMP = "%Y-%m-%dT%H:%M:%S"
 
@@ -168,6 +169,25 @@ def test_reproduce_shows_where_a_resumed_run_stands(tmp_path):
     assert _where_it_stands(tmp_path, *args, fresh=False) is None  # nothing there yet
     spec = catalogue_item("paralysis", quick=True)
     _finished(tmp_path / spec.name, spec)
-    text = _where_it_stands(tmp_path, *args, fresh=False)
-    assert text.startswith(f"Where {tmp_path} stands") and "not started" in text
+    parts = _where_it_stands(tmp_path, *args, fresh=False)
+    assert [(p.experiment, p.state) for p in parts] == [("paralysis", "done"),
+                                                         ("gambling", "not started")]
     assert _where_it_stands(tmp_path, *args, fresh=True) is None  # --fresh reuses nothing
+
+
+def test_a_resumed_catalogue_counts_down_what_is_left_of_it(tmp_path):
+    from experiments.reproduce import catalogue_progress, left_of
+
+    expected = pd.DataFrame({"experiment": ["a", "b", "c"], "seconds": [600.0, 600.0, 60.0],
+                             "basis": ["", "", ""]})
+
+    def part(experiment, left):
+        return Part(experiment=experiment, label="m", state="stopped", done=1, runs=2,
+                    spent_s=1.0, left_s=left, basis="", folder=tmp_path)
+
+    left = left_of(expected, [part("a", 0.0), part("b", 100.0), part("b", 20.0)])
+    assert list(left["seconds"]) == [0.0, 120.0, 60.0]  # c: no status, its estimate
+    assert catalogue_progress(0, left, 0.0).endswith("~3 min 00 s left by the estimate)")
+    unknown = left_of(expected, [part("b", float("nan"))])
+    assert catalogue_progress(1, unknown, 0.0).endswith("~1 min 00 s left by the estimate "
+                                                        "and more)")
