@@ -31,7 +31,7 @@ from experiments.fit import commands as fit_commands
 from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
 from experiments.spec import SpecError, load_spec
-from experiments.status import status, status_text
+from experiments.status import record_wall_times, status, status_text
 from experiments.suites import SUITES, run_suite
 from experiments.tasks import TASKS, get_task
 from experiments.tasks import report as write_report
@@ -146,6 +146,10 @@ def _add_reproduce(sub) -> None:
                     help="the run is on the development seed range")
     st.add_argument("--only", default=None, help="comma-separated experiments")
     st.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
+    st.add_argument("--record", metavar="HOW", default=None,
+                    help="append the wall time of every finished experiment to "
+                         "experiments/wall_times.csv (the estimate and the docs' table), "
+                         "with HOW it was run, e.g. 'confirmatory seeds, two sessions'")
 
     pw = sub.add_parser("power", help="seeds each claim needs for 80%% power, from a pilot")
     pw.add_argument("pilot", type=Path, help="a reproduce output folder (the pilot run)")
@@ -357,6 +361,10 @@ def cmd_status(args) -> int:
     except (ClaimsError, FileNotFoundError) as e:
         return _error(e.args[0])
     print(status_text(parts))
+    if args.record is not None:
+        names = record_wall_times(parts, args.quick, args.record)
+        print(f"status: recorded the wall time of {', '.join(names) or 'nothing new'} in "
+              "experiments/wall_times.csv")
     return 0
 
 

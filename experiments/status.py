@@ -23,10 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from experiments.analysis.claims import CLAIMS_FILE
 from experiments.catalogue import catalogue_item, catalogue_plan
-from experiments.estimate import duration, load_wall_times, rates, seconds_of, spec_estimate
+from experiments.estimate import (
+    COLUMNS,
+    WALL_TIMES,
+    duration,
+    load_wall_times,
+    rates,
+    seconds_of,
+    spec_estimate,
+)
 from experiments.runner.store import (
     Journal,
     being_written,
@@ -160,6 +169,57 @@ def status_text(parts: list[Part]) -> str:
     lines.append(f"{done:,} of {runs:,} runs done; {total} left"
                  + (f" and {unknown} part(s) with no estimate" if unknown else ""))
     return "\n".join(lines)
+
+
+def finished_wall_times(parts: list[Part]) -> dict[str, tuple[float, int, int]]:
+    """``{experiment: (wall seconds, cores, members reused)}`` of every experiment whose
+    parts are all done: the sum of its parts' time spent (a member reused from another
+    catalogued run counts nothing here: its time is that run's), and the cores of the
+    machine that ran them (their manifests). An experiment with a part of unknown time
+    is left out."""
+    out = {}
+    for name in dict.fromkeys(p.experiment for p in parts):
+        mine = [p for p in parts if p.experiment == name]
+        own = [p for p in mine if p.basis == "finished"]
+        if any(p.state != "done" for p in mine) or not own or \
+                any(math.isnan(p.spent_s) for p in own):
+            continue
+        cores = {_cores(p.folder) for p in own} - {None}
+        if len(cores) == 1:  # runs of one machine only
+            out[name] = (sum(p.spent_s for p in own), cores.pop(), len(mine) - len(own))
+    return out
+
+
+def record_wall_times(parts: list[Part], quick: bool, how: str,
+                      path: str | Path | None = None, date: str | None = None) -> list[str]:
+    """Append the wall time of every finished experiment of ``parts``
+    (:func:`finished_wall_times`) to the measured wall times at ``path`` (the estimate
+    and the docs' table use the last row of an experiment and size), with ``how`` it was
+    run (``path``: ``experiments/wall_times.csv`` by default); a row already there with
+    the same time is not repeated. Returns the names recorded."""
+    path = WALL_TIMES if path is None else path
+    times = load_wall_times(path)
+    size, date = ("quick" if quick else "full"), date or time.strftime("%Y-%m-%d")
+    rows = []
+    for name, (seconds, cores, reused) in finished_wall_times(parts).items():
+        same = times[(times["experiment"] == name) & (times["size"] == size)
+                     & (times["seconds"] == round(seconds))]
+        if len(same):
+            continue
+        note = f"; {reused} member(s) reused from other runs" if reused else ""
+        rows.append((name, size, round(seconds), date, cores, how + note))
+    if rows:
+        new = pd.DataFrame(rows, columns=COLUMNS)
+        pd.concat([times[COLUMNS], new]).to_csv(path, index=False)
+    return [r[0] for r in rows]
+
+
+def _cores(folder: Path) -> int | None:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        return int(manifest["machine"]["cpu_count"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
 
 
 def _time(seconds: float, prefix: str = "") -> str:

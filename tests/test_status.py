@@ -18,17 +18,25 @@ from experiments.estimate import load_wall_times, rates, seconds_of, spec_estima
 from experiments.runner import pool as runner_mod
 from experiments.runner import run_experiment
 from experiments.runner.store import Stage, being_written, fingerprint
-from experiments.status import Part, part_status, status, status_text
+from experiments.status import (
+    Part,
+    finished_wall_times,
+    part_status,
+    record_wall_times,
+    status,
+    status_text,
+)
 
 STAMP = "%Y-%m-%dT%H:%M:%S"
 
 
-def _finished(folder, spec, wall_s=12.0):
+def _finished(folder, spec, wall_s=12.0, cores=2):
     """A finished run as the runner leaves it (manifest and results), without training."""
     folder.mkdir(parents=True)
     (folder / "results.csv").write_text("run,condition,seed,metric,step,value\n")
     (folder / "manifest.json").write_text(json.dumps(
-        {"spec": spec.to_dict(), "timings": {"wall_s": wall_s}}))
+        {"spec": spec.to_dict(), "timings": {"wall_s": wall_s},
+         "machine": {"cpu_count": cores}}))
 
 
 def _staged(stage, spec, seeds, events):
@@ -191,3 +199,47 @@ def test_a_resumed_catalogue_counts_down_what_is_left_of_it(tmp_path):
     unknown = left_of(expected, [part("b", float("nan"))])
     assert catalogue_progress(1, unknown, 0.0).endswith("~1 min 00 s left by the estimate "
                                                         "and more)")
+
+
+def test_finished_experiments_wall_times_are_recorded_once(tmp_path):
+    spec = catalogue_item("paralysis", quick=True)
+
+    def part(experiment, label, state="done", spent=10.0, basis="finished", cores=2):
+        folder = tmp_path / f"{experiment}-{label}"
+        if not folder.exists():
+            _finished(folder, spec, cores=cores)
+        return Part(experiment=experiment, label=label, state=state, done=1, runs=1,
+                    spent_s=spent, left_s=0.0, basis=basis, folder=folder)
+
+    parts = [part("suite", "x", spent=100.4), part("suite", "y", spent=20.0),
+             part("suite", "z", spent=999.0, basis="reused from other"),
+             part("half", "x"), part("half", "y", state="stopped"),
+             part("unknown", "x", spent=math.nan), part("mixed", "x"),
+             part("mixed", "y", cores=8), part("alone", "x", spent=7.0)]
+    assert finished_wall_times(parts) == {"suite": (120.4, 2, 1), "alone": (7.0, 2, 0)}
+    csv = tmp_path / "wall_times.csv"
+    csv.write_text("experiment,size,seconds,date,cores,how\nalone,full,5,2026-01-01,2,old\n")
+    assert record_wall_times(parts, False, "by hand, two sessions", csv,
+                             date="2026-12-03") == ["suite", "alone"]
+    times = load_wall_times(csv)
+    assert times.to_dict("records")[1:] == [
+        {"experiment": "suite", "size": "full", "seconds": 120, "date": "2026-12-03",
+         "cores": 2, "how": "by hand, two sessions; 1 member(s) reused from other runs"},
+        {"experiment": "alone", "size": "full", "seconds": 7, "date": "2026-12-03",
+         "cores": 2, "how": "by hand, two sessions"}]
+    assert record_wall_times(parts, False, "again", csv) == []  # the same times: no new row
+    assert len(load_wall_times(csv)) == 3
+
+
+def test_status_records_wall_times_from_the_command_line(tmp_path, monkeypatch, capsys):
+    import experiments.status as status_mod
+
+    csv = tmp_path / "wall_times.csv"
+    csv.write_text("experiment,size,seconds,date,cores,how\n")
+    monkeypatch.setattr(status_mod, "WALL_TIMES", csv)
+    spec = catalogue_item("paralysis", quick=True)
+    _finished(tmp_path / "out" / spec.name, spec, wall_s=42.0)
+    assert main(["status", str(tmp_path / "out"), "--quick", "--only", "paralysis",
+                 "--record", "a test"]) == 0
+    assert "recorded the wall time of paralysis" in capsys.readouterr().out
+    assert load_wall_times(csv)["seconds"].tolist() == [42]
