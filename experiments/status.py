@@ -175,8 +175,8 @@ def finished_wall_times(parts: list[Part]) -> dict[str, tuple[float, int, int]]:
     """``{experiment: (wall seconds, cores, members reused)}`` of every experiment whose
     parts are all done: the sum of its parts' time spent (a member reused from another
     catalogued run counts nothing here: its time is that run's), and the cores of the
-    machine that ran them (their manifests). An experiment with a part of unknown time
-    is left out."""
+    machine that ran them (their manifests). An experiment with a part of unknown time,
+    or with parts run on machines of different sizes, is left out."""
     out = {}
     for name in dict.fromkeys(p.experiment for p in parts):
         mine = [p for p in parts if p.experiment == name]
