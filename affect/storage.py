@@ -68,3 +68,32 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
     return out
+
+
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl",
+                "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
+"""The CPU's vector instruction sets that :func:`machine` records. XLA compiles for the
+host's, so two CPUs with different ones can round differently in the last bits, and a
+long training run amplifies that into different numbers from the same seeds."""
+
+
+def machine(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
+    """What a run's numbers can depend on beyond the code and the seeds: the platform,
+    the number of CPUs, the CPU's model and its vector instruction sets (of
+    :data:`VECTOR_FLAGS`; read from ``cpuinfo`` on Linux, else the model as
+    :func:`platform.processor` names it and no flags)."""
+    model, flags = platform.processor() or None, []
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        lines = []
+    fields = {}
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    model = fields.get("model name", model)
+    have = set(fields.get("flags", "").split())
+    flags = [f for f in VECTOR_FLAGS if f in have]
+    return {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu": model,
+            "cpu_flags": flags}

@@ -192,8 +192,17 @@ def run_stamp(d: Path) -> str:
     rev = str(git.get("revision") or "?")[:10] + (" (uncommitted changes)"
                                                   if git.get("dirty") else "")
     return (f"Run {created[:10]}; seeds per condition: {seeds} ({rng} range); {vers}; "
-            f"{machine.get('platform', '?')}, {machine.get('cpu_count', '?')} CPUs; git "
-            f"{rev}.")
+            f"{machine.get('platform', '?')}, {machine.get('cpu_count', '?')} CPUs"
+            f"{_cpu(machine)}; git {rev}.")
+
+
+def _cpu(machine: dict) -> str:
+    """`` (model, widest vector set)`` of a manifest's machine; empty for manifests written
+    before the CPU was recorded."""
+    if not machine.get("cpu"):
+        return ""
+    widest = [f for f in ("sse4_2", "avx", "avx2", "avx512f") if f in machine.get("cpu_flags", [])]
+    return f" ({machine['cpu']}{', ' + widest[-1] if widest else ''})"
 
 
 def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],

@@ -213,3 +213,27 @@ def test_includes_checks_that_the_interval_holds_the_value(shift, passed):
     vals = VALUES.assign(value=VALUES["value"] - VALUES.groupby("condition")["value"].transform(
         "mean") + shift)
     assert check_claim(c, vals)["passed"] is passed
+
+
+def test_the_machine_records_the_cpu_model_and_its_vector_sets(tmp_path):
+    """A run's manifest says which CPU made it (XLA compiles for its vector sets, and
+    a long training amplifies their rounding); the docs' stamp shows it, and a manifest
+    written before it was recorded still gives a stamp."""
+    from affect.storage import machine
+    from experiments.reproduce import run_stamp
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu sse4_2 avx "
+                    "avx2 fma avx512f\n\nprocessor\t: 1\nmodel name\t: Other\n")
+    m = machine(info)
+    assert m["cpu"] == "Test CPU 9000"
+    assert m["cpu_flags"] == ["sse4_2", "avx", "avx2", "fma", "avx512f"]
+    assert m["cpu_count"] >= 1 and m["platform"]
+    assert machine(tmp_path / "missing")["cpu_flags"] == []
+
+    run = {"created": "2026-12-03T08:00:00", "seeds": [0, 1], "versions": {"jax": "0.10.2"},
+           "spec": tiny_spec().to_dict(), "git": {"revision": "abc", "dirty": False}}
+    (tmp_path / "manifest.json").write_text(json.dumps({**run, "machine": m}))
+    assert "(Test CPU 9000, avx512f); git abc." in run_stamp(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({**run, "machine": {"cpu_count": 2}}))
+    assert run_stamp(tmp_path).endswith("2 CPUs; git abc.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from affect.storage import versions
+from affect.storage import machine, versions
 from affect.versions import MODEL_VERSION
 from experiments.spec import CONFIRMATORY_SEEDS, ExperimentSpec
 
@@ -94,7 +92,7 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
                        "confirmatory": [CONFIRMATORY_SEEDS, None]},
         "runs": sorted(df["run"].unique().tolist()),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "machine": machine(),
         "device": results[0]["device"] if results else None,
         "workers": workers,
         "sessions": sessions,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ import jax.numpy as jnp
 from affect.lesion import INTACT
 from affect.networks import init_params
 from affect.ppo import AgentConfig, input_dim, make_static, make_train
+from affect.storage import machine
 from experiments.spec import ExperimentSpec
 from worlds.registry import make
 
@@ -240,7 +240,7 @@ def run_bench(
              f"(min {rec['ratio_min']:.2f}, max {rec['ratio_max']:.2f}, "
              f"{rec['rounds']} interleaved rounds)")
     if json_path is not None:
-        meta = {"machine": platform.platform(), "processor": platform.processor()}
+        meta = {"machine": machine()}
         for r in records:
             r.update(meta)
         Path(json_path).write_text(json.dumps(records, indent=2) + "\n")
