@@ -102,7 +102,9 @@ def markdown(df: pd.DataFrame, quick: bool) -> str:
     mech = "\n".join(f"- `+{m.describe()}`{'' if m.adopted else ' (not adopted)'}: "
                      f"{m.source}" for m in MECHANISMS)
     return (f"Ablation of model v{MODEL_VERSION} ({'quick' if quick else 'full'} sizes, "
-            "development seeds). Each cell: the claim's estimate, and whether it passed.\n\n"
+            "development seeds). Each cell: the claim's estimate, and whether it passed "
+            "(confirmatory claims Holm-adjusted within their experiment, not over the whole "
+            "catalogue).\n\n"
             + "\n".join(lines) + "\n\nVariants: `v1` the model of version 1; `+name` one "
             "mechanism on top of v1; `v" + MODEL_VERSION + "` every adopted mechanism; `v"
             + MODEL_VERSION + "+name` the current model with a mechanism that was not "
