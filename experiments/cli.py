@@ -26,7 +26,7 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
-from experiments.estimate import seconds_of
+from experiments.estimate import seconds_of, sized_timeouts
 from experiments.fit import commands as fit_commands
 from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
@@ -108,7 +108,9 @@ def _add_run(sub) -> None:
     run.add_argument("--tracker", default=None, choices=("tensorboard",),
                      help="also send each finished job's learning curves to TensorBoard "
                           "(OUT/tensorboard; pip install -e '.[tracking]')")
-    run.add_argument("--timeout", type=float, default=None, help="seconds allowed per job")
+    run.add_argument("--timeout", type=_seconds, default=None,
+                     help="seconds allowed per job (default: four times a job's expected "
+                          "time, at least the spec's)")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--fresh", action="store_true",
                      help="discard the finished runs of an interrupted run instead of resuming")
@@ -136,6 +138,9 @@ def _add_reproduce(sub) -> None:
                      help=SEEDS_PER_JOB_HELP)
     rep.add_argument("--executor", default="local", choices=("local", "ray"),
                      help="where jobs run (see affectlab run --executor)")
+    rep.add_argument("--timeout", type=_seconds, default=None,
+                     help="seconds allowed per job (default: four times a job's expected "
+                          "time, at least 900)")
 
     st = sub.add_parser("status", help="where a reproduce run stands: done, running, "
                                        "stopped; time spent and left (reads its folder)")
@@ -171,6 +176,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _error(msg: str, code: int = 2) -> int:
     """Print ``affectlab: error: msg`` to stderr and return ``code``."""
     print(f"affectlab: error: {msg}", file=sys.stderr)
@@ -198,6 +214,8 @@ def cmd_run(args) -> int:
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     spec = dataclasses.replace(spec, **overrides)
+    if args.timeout is None:
+        spec = sized_timeouts(spec, args.quick, args.seeds_per_job)
     out = args.out if args.out is not None else Path("results") / spec.name
     try:  # every check before anything is created or compiled
         check_spec(spec)
@@ -221,6 +239,8 @@ def _run_suite(args, suite) -> int:
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     suite = suite.replace_all(**overrides)
+    if args.timeout is None:
+        suite = sized_timeouts(suite, args.quick, args.seeds_per_job)
     out = args.out if args.out is not None else Path("results") / suite.name
     try:
         suite.validate()
@@ -344,7 +364,7 @@ def cmd_reproduce(args) -> int:
                          fresh=args.fresh, workers=args.workers,
                          seed_range="development" if args.development_seeds else "confirmatory",
                          docs=args.docs, executor=args.executor,
-                         seeds_per_job=args.seeds_per_job)
+                         seeds_per_job=args.seeds_per_job, timeout=args.timeout)
     except ClaimsError as e:
         return _error(e.args[0])
     except RunnerError as e:

@@ -14,6 +14,7 @@ overstates a full run scaled up from a quick one a little.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -161,3 +162,35 @@ def wall_time_markdown(path: str | Path = WALL_TIMES) -> str:
             duration(full.loc[name, "seconds"]), full.loc[name, "basis"])
         lines.append(f"| `{name}` | {cell['quick']} | {cell['full']} | {est} | {basis} |")
     return "\n".join(lines)
+
+
+JOB_MARGIN = 4.0
+"""A job may take this many times its expected time before it is stopped as hung."""
+
+
+def job_seconds(spec, quick: bool, seeds_per_job: int | None = None,
+                path: str | Path = WALL_TIMES) -> float:
+    """A job's expected seconds: the spec's expected wall time (:func:`seconds_of`, one
+    worker per core on the machine that measured it) shared among its jobs of
+    ``seeds_per_job`` seeds (default 1), that many running at once as that machine had
+    cores."""
+    times = load_wall_times(path)
+    cores = int(times["cores"].max()) if len(times) else 1
+    jobs = -(-len(spec.seed_list()) // (seeds_per_job or 1))
+    return seconds_of(quick, path)(spec) * min(cores, jobs) / jobs
+
+
+def sized_timeouts(item, quick: bool, seeds_per_job: int | None = None,
+                   path: str | Path = WALL_TIMES):
+    """``item`` (a spec or a suite) with each spec's time limit per job raised to
+    :data:`JOB_MARGIN` times the job's expected time (:func:`job_seconds`) where that is
+    longer. The default limit (900 s) suits most jobs, but one job of the full lesion
+    matrix's ``social`` member (25 conditions on ``Commons-v0``) takes about 23 min on
+    two cores. The limit is not part of a spec's fingerprint, so finished runs are kept."""
+    def sized(spec):
+        need = JOB_MARGIN * job_seconds(spec, quick, seeds_per_job, path)
+        return spec if need <= spec.timeout_s else replace(spec, timeout_s=float(round(need)))
+
+    if hasattr(item, "members"):
+        return replace(item, members=tuple((label, sized(s)) for label, s in item.members))
+    return sized(item)

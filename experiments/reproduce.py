@@ -22,6 +22,7 @@ an error); 1 when an experiment could not run; 2 for a malformed claims file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -41,7 +42,7 @@ from experiments.analysis.claims import (
 from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
 from experiments.catalogue import catalogue_item, catalogue_plan, known_experiments
-from experiments.estimate import duration, estimate, estimate_text, seconds_of
+from experiments.estimate import duration, estimate, estimate_text, seconds_of, sized_timeouts
 from experiments.runner import keep_workers, run_experiment
 from experiments.runner.store import run_wall_s
 from experiments.spec import ExperimentSpec
@@ -235,13 +236,15 @@ def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
 
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             made: tuple[Path, ...], seed_range: str = "confirmatory",
-            executor: str = "local", seeds_per_job: int | None = None) -> dict:
+            executor: str = "local", seeds_per_job: int | None = None,
+            timeout: float | None = None) -> dict:
     """Run (or reuse) one catalogued experiment or suite on ``seed_range``'s seeds, on
-    ``executor``, ``seeds_per_job`` seeds to a job; returns its run record. A reused
-    run's report (statistics, values, figure, claims) is rewritten from its
+    ``executor``, ``seeds_per_job`` seeds to a job, each job allowed ``timeout`` seconds
+    (default: :func:`~experiments.estimate.sized_timeouts`); returns its run record. A
+    reused run's report (statistics, values, figure, claims) is rewritten from its
     ``results.csv``."""
     t0 = time.perf_counter()
-    item = catalogue_item(name, quick, seed_range)
+    item = with_timeout(catalogue_item(name, quick, seed_range), quick, seeds_per_job, timeout)
     if isinstance(item, Suite):
         d = out / item.name
         run_suite(item, d, workers=workers, fresh=fresh, reuse=made, executor=executor,
@@ -262,6 +265,16 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             "seconds": time.perf_counter() - t0}
 
 
+def with_timeout(item, quick: bool, seeds_per_job: int | None, timeout: float | None):
+    """``item`` (a spec or a suite) with every job allowed ``timeout`` seconds, or, without
+    one, as long as its expected time needs (:func:`~experiments.estimate.sized_timeouts`)."""
+    if timeout is None:
+        return sized_timeouts(item, quick, seeds_per_job)
+    if hasattr(item, "replace_all"):
+        return item.replace_all(timeout_s=timeout)
+    return dataclasses.replace(item, timeout_s=timeout)
+
+
 def catalogue_progress(i: int, expected, elapsed: float) -> str:
     """``[reproduce] NAME (i/N; elapsed, ~left)``: the catalogue's progress line before
     experiment ``i``; the time left is the estimate of the experiments not yet run
@@ -277,10 +290,12 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
               readme: str | Path | None = None, only: list[str] | None = None,
               fresh: bool = False, workers: int | None = None,
               seed_range: str = "confirmatory", docs: str | Path | None = None,
-              executor: str = "local", seeds_per_job: int | None = None) -> int:
+              executor: str = "local", seeds_per_job: int | None = None,
+              timeout: float | None = None) -> int:
     """Run the catalogue named in ``claims_file`` into ``out`` on ``seed_range``'s seeds
     (``"confirmatory"``, the default, or ``"development"``) with ``executor``'s jobs of
-    ``seeds_per_job`` seeds and check every claim (see the module docstring); returns
+    ``seeds_per_job`` seeds, each allowed ``timeout`` seconds (default: as long as its
+    expected time needs), and check every claim (see the module docstring); returns
     the exit code."""
     if seed_range not in ("confirmatory", "development"):
         raise ClaimsError(f"seed_range must be 'confirmatory' or 'development', got "
@@ -302,7 +317,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
                   file=sys.stderr, flush=True)
             made = tuple(Path(v) for k, v in dirs.items() if k not in SUITES)
             runs.append(run_one(name, out, quick, fresh, workers, made, seed_range, executor,
-                                seeds_per_job))
+                                seeds_per_job, timeout))
             dirs[name] = Path(runs[-1]["dir"])
     table = mark_underpowered(check_all(claims, dirs), claims, quick)
     out.mkdir(parents=True, exist_ok=True)
