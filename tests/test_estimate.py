@@ -98,3 +98,42 @@ def test_the_catalogue_progress_line_counts_down_the_estimate():
         "(2/3; 1 min 05 s elapsed, ~2 min 00 s left by the estimate and more)")
     table.loc[2, "seconds"] = 30.0
     assert catalogue_progress(2, table, 200.0).endswith("~30 s left by the estimate)")
+
+
+def test_a_job_may_take_four_times_its_expected_time(tmp_path):
+    """A job's limit is raised to JOB_MARGIN x its expected time (a full run's time shared
+    among its jobs, as many at once as the measuring machine had cores) where the spec's
+    own is shorter; suites member by member; the fingerprint, and so resuming, unchanged."""
+    from experiments.estimate import JOB_MARGIN, job_seconds, sized_timeouts
+    from experiments.runner.store import fingerprint
+
+    path = _times(tmp_path, [("social", "full", 7200, "d", 2, "x"),
+                             ("foraging", "full", 100, "d", 2, "x")])
+    social = TASKS["social"].spec(False)
+    jobs = social.seeds  # one seed per job
+    assert job_seconds(social, False, path=path) == pytest.approx(7200 * 2 / jobs)
+    assert job_seconds(social, False, seeds_per_job=jobs, path=path) == pytest.approx(7200)
+    slow = sized_timeouts(social, False, path=path)
+    assert slow.timeout_s == round(JOB_MARGIN * 7200 * 2 / jobs) > social.timeout_s
+    assert fingerprint(slow) == fingerprint(social)
+    fast = TASKS["foraging"].spec(False)
+    assert sized_timeouts(fast, False, path=path).timeout_s == fast.timeout_s
+    matrix = sized_timeouts(SUITES["lesion-matrix"](False), False, path=path)
+    limits = {label: spec.timeout_s for label, spec in matrix.members}
+    assert limits["social"] > 900 and limits["foraging"] == 900
+
+
+def test_reproduce_and_run_take_a_timeout(tmp_path):
+    """--timeout replaces every job's limit; without it the limits are sized; a limit that
+    is not a positive number is refused before anything runs."""
+    from experiments.cli import main
+    from experiments.reproduce import with_timeout
+
+    matrix = SUITES["lesion-matrix"](True)
+    assert {s.timeout_s for _, s in with_timeout(matrix, True, None, 60.0).members} == {60.0}
+    assert with_timeout(TASKS["gambling"].spec(True), True, None, 5.0).timeout_s == 5.0
+    for command in ("run", "reproduce"):
+        with pytest.raises(SystemExit):
+            main([command, "gambling", "--timeout", "0"] if command == "run"
+                 else [command, "--timeout", "-1", "--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
