@@ -123,8 +123,21 @@ def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path,
         left, basis = (runs - done) * spent / computed, "its measured rate"
     else:
         left, basis = whole * (runs - done) / runs, "estimate"
+    if not running:
+        basis += stop_reason(events)
     return Part(state="running" if running else "stopped", done=done, spent_s=spent,
                 left_s=left, basis=basis, folder=stage, **part)
+
+
+def stop_reason(events: list[dict], width: int = 90) -> str:
+    """``; stopped: WHY`` from the journal's last event where the run stopped on an error
+    (not where it was interrupted by hand), cut to ``width`` characters; else empty."""
+    last = events[-1] if events else {}
+    error = str(last.get("error", "")) if last.get("event") == "stopped" else ""
+    if not error or error.startswith("KeyboardInterrupt"):
+        return ""
+    why = error.split(": ", 1)[-1]
+    return "; stopped: " + (why if len(why) <= width else why[:width - 3] + "...")
 
 
 def _staged(stage: Path, spec: ExperimentSpec):

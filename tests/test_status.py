@@ -143,10 +143,12 @@ def test_a_real_interrupted_run_reads_as_stopped(tmp_path, monkeypatch):
     part = part_status("tiny", "tiny", spec, out, None, {}, time.time())
     assert part.state == "stopped" and part.done == len(spec.conditions)  # one seed
     assert math.isfinite(part.spent_s)  # 0 where the job took under the journal's second
+    basis, why = part.basis.split("; ")
+    assert why == "stopped: simulated crash"  # the journal's last event
     if part.spent_s > 0:
-        assert part.basis == "its measured rate" and part.left_s > 0
+        assert basis == "its measured rate" and part.left_s > 0
     else:  # no rate to go by, and no catalogue estimate for this spec
-        assert part.basis == "estimate" and math.isnan(part.left_s)
+        assert basis == "estimate" and math.isnan(part.left_s)
 
 
 def test_a_run_waits_out_a_status_probe_on_its_lock(tmp_path):
@@ -243,3 +245,23 @@ def test_status_records_wall_times_from_the_command_line(tmp_path, monkeypatch, 
                  "--record", "a test"]) == 0
     assert "recorded the wall time of paralysis" in capsys.readouterr().out
     assert load_wall_times(csv)["seconds"].tolist() == [42]
+
+
+def test_a_run_stopped_by_a_failure_says_why_and_an_interrupted_one_does_not(tmp_path):
+    spec = catalogue_item("loops", quick=True)
+    stage = tmp_path / f".{spec.name}.partial"
+    t0 = time.time() - 100
+    why = ("RunnerError: job for seeds [3] exceeded its timeout of 900s (raise spec.timeout_s "
+           "or --timeout if the machine is just slow)")
+    events = [{"event": "start", "time": _at(t0)},
+              {"event": "job", "time": _at(t0 + 10), "seeds": [spec.seed_list()[0]]},
+              {"event": "stopped", "time": _at(t0 + 20), "error": why, "finished_jobs": 1}]
+    _staged(stage, spec, [spec.seed_list()[0]], events)
+    (part,) = status(tmp_path, quick=True, only=["loops"])
+    assert part.state == "stopped"
+    assert "; stopped: job for seeds [3] exceeded its timeout of 900s" in part.basis
+    assert part.basis.endswith("...") and "RunnerError" not in part.basis
+    events[-1]["error"] = "KeyboardInterrupt: "
+    (stage / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (part,) = status(tmp_path, quick=True, only=["loops"])
+    assert "stopped:" not in part.basis
