@@ -77,3 +77,27 @@ def test_robustness_report_on_tiny_runs(tmp_path):
     np.testing.assert_allclose(ret["retention"][ok], (ret["shifted"] / ret["base"])[ok])
     assert ret["retention"][~ok].isna().all()
     assert (tmp_path / "out" / "figure.png").stat().st_size > 0
+
+
+def test_a_suite_reads_only_the_rows_it_needs_in_chunks(tmp_path):
+    """A full member's results.csv holds tens of millions of rows: the reports read the
+    metrics they use, chunk by chunk, and get the rows a whole read would give."""
+    from experiments.analysis.tables import RESULT_COLUMNS, read_results
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    df = pd.DataFrame({"run": "r", "experiment": "e", "world": "w",
+                       "condition": rng.choice(["intact", "hunger@0"], n), "onset": "o",
+                       "seed": rng.integers(0, 4, n), "step": np.arange(n),
+                       "metric": rng.choice(["charts/survival", "eval/survival", "x/y"], n),
+                       "value": rng.normal(size=n)})
+    df.loc[::7, "value"] = np.nan
+    path = tmp_path / "results.csv"
+    df.to_csv(path, index=False)
+    whole = pd.read_csv(path)
+    for keep in ({"charts/survival", "eval/survival"}, lambda m: m.startswith("eval/")):
+        got = read_results(path, keep, chunk_rows=97)
+        chosen = whole["metric"].map(keep if callable(keep) else keep.__contains__)
+        want = whole.loc[chosen, RESULT_COLUMNS].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)
+    assert list(read_results(path, {"nothing"})) == RESULT_COLUMNS

@@ -192,6 +192,31 @@ def in_condition_order(table: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_c").reset_index(drop=True)
 
 
+RESULT_COLUMNS = ["condition", "seed", "step", "metric", "value"]
+"""The columns of ``results.csv`` the reports compute from."""
+
+
+def read_results(path: str | Path, keep, chunk_rows: int = 2_000_000) -> pd.DataFrame:
+    """The rows of a ``results.csv`` whose metric ``keep`` accepts (a collection of metric
+    names, or a function of a metric name), with :data:`RESULT_COLUMNS` only. Read in
+    chunks of ``chunk_rows`` rows, so memory holds the rows kept, not the file: a full
+    suite member's file holds tens of millions of rows (the full lesion matrix's
+    ``foraging`` member: 4.7 GB)."""
+    if not callable(keep):
+        wanted = set(keep)
+        keep = wanted.__contains__
+    parts = []
+    with pd.read_csv(path, usecols=RESULT_COLUMNS, chunksize=chunk_rows) as chunks:
+        for chunk in chunks:
+            names = chunk["metric"].unique()
+            chosen = [m for m in names if keep(m)]
+            if chosen:
+                parts.append(chunk[chunk["metric"].isin(chosen)])
+    if not parts:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
 def per_run(df: pd.DataFrame, metric: str, how: str) -> pd.DataFrame:
     """One value per (condition, seed) of ``metric``: ``"value"`` (a metric measured once
     per run: ``eval/*``, ``test/*``), ``"mean"`` (mean over training) or ``"late"`` (mean

@@ -29,7 +29,7 @@ import pandas as pd
 
 from affect.lesion import Lesion
 from experiments.analysis.plots import new_figure, save_figure, seaborn
-from experiments.analysis.tables import compare, per_run
+from experiments.analysis.tables import compare, per_run, read_results
 from experiments.suites.base import Suite
 from experiments.tasks import TASKS as CATALOGUE
 from experiments.tasks.base import default_channels
@@ -119,7 +119,8 @@ def matrix_values(dirs: dict[str, Path]) -> pd.DataFrame:
     each onset, intact and that onset's lesions (what ``values.csv`` holds)."""
     frames = []
     for task, d in dirs.items():
-        df = pd.read_csv(Path(d) / "results.csv")
+        df = read_results(Path(d) / "results.csv",
+                          {h.metric for h in HEADLINES[task][1].values()})
         for onset, h in HEADLINES[task][1].items():
             table = per_run(df, h.metric, h.how)
             keep = [c for c in table["condition"].unique()

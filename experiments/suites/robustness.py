@@ -42,7 +42,7 @@ from affect.lesion import Lesion, stack_lesions
 from affect.ppo import AgentConfig, independent, make_evaluate
 from experiments.agents import load_agents
 from experiments.analysis.plots import INTERVALS, new_figure, save_figure, seaborn, t_errorbar
-from experiments.analysis.tables import per_run, write_tables
+from experiments.analysis.tables import per_run, read_results, write_tables
 from experiments.suites.base import Suite
 from experiments.tasks import foraging, loops, social
 
@@ -144,7 +144,8 @@ def retention_table(dirs: dict[str, Path]) -> pd.DataFrame:
             frames.append(t[["member", "width", "shift", "measure", "condition", "seed",
                              "base", "shifted", "retention"]])
             continue
-        df = pd.read_csv(Path(d) / "results.csv")
+        df = read_results(Path(d) / "results.csv",
+                          lambda m: m.startswith(("eval/", "shift/")))
         kind = label.split("-w")[0]
         shifts = sorted({x.split("/")[1] for x in df["metric"].unique()
                          if x.startswith("shift/")})

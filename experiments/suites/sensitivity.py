@@ -29,7 +29,7 @@ import pandas as pd
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
 from experiments.analysis.plots import new_figure, save_figure, seaborn, t_errorbar
-from experiments.analysis.tables import per_run, write_tables
+from experiments.analysis.tables import per_run, read_results, write_tables
 from experiments.suites.base import Suite
 from experiments.tasks import foraging
 
@@ -88,7 +88,8 @@ def runs_table(dirs: dict[str, Path]) -> tuple[pd.DataFrame, list[dict]]:
     meta = {label: (factor, value) for label, factor, value, _ in settings(False)}
     frames, diverged = [], []
     for label, d in dirs.items():
-        df = pd.read_csv(Path(d) / "results.csv")
+        df = read_results(Path(d) / "results.csv",
+                          {"losses/value", "charts/survival", "eval/survival"})
         loss = df[df["metric"] == "losses/value"]
         bad = loss[~np.isfinite(loss["value"])]
         for (cond, seed), _ in bad.groupby(["condition", "seed"]):
