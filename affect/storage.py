@@ -82,7 +82,6 @@ def machine(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
     the number of CPUs, the CPU's model and its vector instruction sets (of
     :data:`VECTOR_FLAGS`; read from ``cpuinfo`` on Linux, else the model as
     :func:`platform.processor` names it and no flags)."""
-    model, flags = platform.processor() or None, []
     try:
         lines = Path(cpuinfo).read_text().splitlines()
     except OSError:
@@ -92,8 +91,7 @@ def machine(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
         key, sep, value = line.partition(":")
         if sep and key.strip() not in fields:
             fields[key.strip()] = value.strip()
-    model = fields.get("model name", model)
     have = set(fields.get("flags", "").split())
-    flags = [f for f in VECTOR_FLAGS if f in have]
-    return {"platform": platform.platform(), "cpu_count": os.cpu_count(), "cpu": model,
-            "cpu_flags": flags}
+    return {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "cpu": fields.get("model name", platform.processor() or None),
+            "cpu_flags": [f for f in VECTOR_FLAGS if f in have]}
