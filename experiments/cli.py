@@ -214,8 +214,6 @@ def cmd_run(args) -> int:
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     spec = dataclasses.replace(spec, **overrides)
-    if args.timeout is None:
-        spec = sized_timeouts(spec, args.quick, args.seeds_per_job)
     out = args.out if args.out is not None else Path("results") / spec.name
     try:  # every check before anything is created or compiled
         check_spec(spec)
@@ -224,6 +222,8 @@ def cmd_run(args) -> int:
             raise SpecError(f"--workers must be >= 0, got {args.workers}")
     except SpecError as e:
         return _error(e.args[0])
+    if args.timeout is None:  # a valid spec's jobs, as long as they need
+        spec = sized_timeouts(spec, args.quick, args.seeds_per_job)
     print(spec_summary(spec), file=sys.stderr)
     try:
         out = run_experiment(spec, out, workers=args.workers, seeds_per_job=args.seeds_per_job,
@@ -239,14 +239,14 @@ def _run_suite(args, suite) -> int:
     overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
                                    ("timeout_s", args.timeout)) if v is not None}
     suite = suite.replace_all(**overrides)
-    if args.timeout is None:
-        suite = sized_timeouts(suite, args.quick, args.seeds_per_job)
     out = args.out if args.out is not None else Path("results") / suite.name
     try:
         suite.validate()
         check_out_dir(out)
     except (SpecError, ValueError) as e:
         return _error(e.args[0])
+    if args.timeout is None:
+        suite = sized_timeouts(suite, args.quick, args.seeds_per_job)
     print(f"{suite.name}: {len(suite.members)} members: "
           f"{', '.join(label for label, _ in suite.members)}", file=sys.stderr)
     try:

@@ -177,7 +177,7 @@ def job_seconds(spec, quick: bool, seeds_per_job: int | None = None,
     times = load_wall_times(path)
     cores = int(times["cores"].max()) if len(times) else 1
     jobs = -(-len(spec.seed_list()) // (seeds_per_job or 1))
-    return seconds_of(quick, path)(spec) * min(cores, jobs) / jobs
+    return seconds_of(quick, path)(spec) * min(cores, jobs) / jobs if jobs else 0.0
 
 
 def sized_timeouts(item, quick: bool, seeds_per_job: int | None = None,
