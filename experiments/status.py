@@ -119,14 +119,25 @@ def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path,
     spent = sessions_wall_s(events, now=now if running else last)
     computed = sum(len(e.get("seeds", [])) for e in events
                    if e["event"] == "job") * len(spec.conditions)
-    if computed and spent > 0:
-        left, basis = (runs - done) * spent / computed, "its measured rate"
+    paid = _paid_s(events)
+    if computed and paid > 0:
+        left, basis = (runs - done) * paid / computed, "its measured rate"
     else:
         left, basis = whole * (runs - done) / runs, "estimate"
     if not running:
         basis += stop_reason(events)
     return Part(state="running" if running else "stopped", done=done, spent_s=spent,
                 left_s=left, basis=basis, folder=stage, **part)
+
+
+def _paid_s(events: list[dict]) -> float:
+    """Wall seconds of the sessions up to the last finished job: what the finished jobs
+    cost, without the work in flight since (which would make a running run look slow)."""
+    jobs = [i for i, e in enumerate(events) if e["event"] == "job"]
+    if not jobs:
+        return 0.0
+    upto = events[:jobs[-1] + 1]
+    return sessions_wall_s(upto, now=event_time(upto[-1]))
 
 
 def stop_reason(events: list[dict], width: int = 90) -> str:

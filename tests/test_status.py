@@ -102,6 +102,9 @@ def test_a_held_lock_is_running_and_a_stage_of_another_spec_is_named(tmp_path):
         assert being_written(stage)
         (part,) = status(tmp_path, quick=True, only=["loops"], now=t0 + 60)
     assert part.state == "running" and part.spent_s == pytest.approx(60, abs=1)
+    # its rate is that of the finished job (10 s a seed), not of the 60 s spent so far,
+    # 50 of them on jobs still in flight
+    assert part.left_s == pytest.approx((spec.seeds - 1) * 10, abs=1)
     assert not being_written(stage)  # released
     (stage / "state.json").write_text(json.dumps({"spec": {"name": "something else"}}))
     (part,) = status(tmp_path, quick=True, only=["loops"])
