@@ -26,7 +26,7 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
-from experiments.estimate import seconds_of, sized_timeouts
+from experiments.estimate import seconds_of, with_timeout
 from experiments.fit import commands as fit_commands
 from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
 from experiments.runner import RunnerError, check_out_dir, check_spec, run_experiment, spec_summary
@@ -211,8 +211,8 @@ def cmd_run(args) -> int:
         except KeyError as e:
             known = ", ".join(known_experiments())
             return _error(e.args[0].split(" Known:")[0] + f" Known: {known}")
-    overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
-                                   ("timeout_s", args.timeout)) if v is not None}
+    overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps))
+                 if v is not None}
     spec = dataclasses.replace(spec, **overrides)
     out = args.out if args.out is not None else Path("results") / spec.name
     try:  # every check before anything is created or compiled
@@ -222,8 +222,7 @@ def cmd_run(args) -> int:
             raise SpecError(f"--workers must be >= 0, got {args.workers}")
     except SpecError as e:
         return _error(e.args[0])
-    if args.timeout is None:  # a valid spec's jobs, as long as they need
-        spec = sized_timeouts(spec, args.quick, args.seeds_per_job)
+    spec = with_timeout(spec, args.quick, args.seeds_per_job, args.timeout)
     print(spec_summary(spec), file=sys.stderr)
     try:
         out = run_experiment(spec, out, workers=args.workers, seeds_per_job=args.seeds_per_job,
@@ -236,8 +235,8 @@ def cmd_run(args) -> int:
 
 
 def _run_suite(args, suite) -> int:
-    overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps),
-                                   ("timeout_s", args.timeout)) if v is not None}
+    overrides = {k: v for k, v in (("seeds", args.seeds), ("total_steps", args.steps))
+                 if v is not None}
     suite = suite.replace_all(**overrides)
     out = args.out if args.out is not None else Path("results") / suite.name
     try:
@@ -245,8 +244,7 @@ def _run_suite(args, suite) -> int:
         check_out_dir(out)
     except (SpecError, ValueError) as e:
         return _error(e.args[0])
-    if args.timeout is None:
-        suite = sized_timeouts(suite, args.quick, args.seeds_per_job)
+    suite = with_timeout(suite, args.quick, args.seeds_per_job, args.timeout)
     print(f"{suite.name}: {len(suite.members)} members: "
           f"{', '.join(label for label, _ in suite.members)}", file=sys.stderr)
     try:

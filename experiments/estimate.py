@@ -174,23 +174,46 @@ def job_seconds(spec, quick: bool, seeds_per_job: int | None = None,
     worker per core on the machine that measured it) shared among its jobs of
     ``seeds_per_job`` seeds (default 1), that many running at once as that machine had
     cores."""
+    return _job_clock(quick, seeds_per_job, path)(spec)
+
+
+def _job_clock(quick: bool, seeds_per_job: int | None, path: str | Path):
+    """``spec -> a job's expected seconds`` (:func:`job_seconds`), reading the measured
+    times once."""
     times = load_wall_times(path)
     cores = int(times["cores"].max()) if len(times) else 1
-    jobs = -(-len(spec.seed_list()) // (seeds_per_job or 1))
-    return seconds_of(quick, path)(spec) * min(cores, jobs) / jobs if jobs else 0.0
+    cost = seconds_of(quick, path)
+
+    def clock(spec) -> float:
+        jobs = -(-len(spec.seed_list()) // (seeds_per_job or 1))
+        return cost(spec) * min(cores, jobs) / jobs if jobs else 0.0
+
+    return clock
+
+
+def with_timeout(item, quick: bool, seeds_per_job: int | None = None,
+                 timeout: float | None = None, path: str | Path = WALL_TIMES):
+    """``item`` (a spec or a suite) with every job allowed ``timeout`` seconds, or, without
+    one, each spec's limit raised to :data:`JOB_MARGIN` times its job's expected time
+    (:func:`job_seconds`) where that is longer. The default limit (900 s) suits most jobs,
+    but one job of the full lesion matrix's ``social`` member (25 conditions on
+    ``Commons-v0``) takes about 31 min on two cores. The limit is not part of a spec's
+    fingerprint, so finished runs are kept."""
+    clock = _job_clock(quick, seeds_per_job, path) if timeout is None else None
+
+    def limited(spec):
+        if timeout is not None:
+            return replace(spec, timeout_s=float(timeout))
+        need = JOB_MARGIN * clock(spec)
+        return spec if need <= spec.timeout_s else replace(spec, timeout_s=float(round(need)))
+
+    if hasattr(item, "members"):
+        return replace(item, members=tuple((label, limited(s)) for label, s in item.members))
+    return limited(item)
 
 
 def sized_timeouts(item, quick: bool, seeds_per_job: int | None = None,
                    path: str | Path = WALL_TIMES):
-    """``item`` (a spec or a suite) with each spec's time limit per job raised to
-    :data:`JOB_MARGIN` times the job's expected time (:func:`job_seconds`) where that is
-    longer. The default limit (900 s) suits most jobs, but one job of the full lesion
-    matrix's ``social`` member (25 conditions on ``Commons-v0``) takes about 23 min on
-    two cores. The limit is not part of a spec's fingerprint, so finished runs are kept."""
-    def sized(spec):
-        need = JOB_MARGIN * job_seconds(spec, quick, seeds_per_job, path)
-        return spec if need <= spec.timeout_s else replace(spec, timeout_s=float(round(need)))
-
-    if hasattr(item, "members"):
-        return replace(item, members=tuple((label, sized(s)) for label, s in item.members))
-    return sized(item)
+    """``item`` with each job's limit sized to its expected time (:func:`with_timeout`
+    without a timeout)."""
+    return with_timeout(item, quick, seeds_per_job, None, path)

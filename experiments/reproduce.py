@@ -22,7 +22,6 @@ an error); 1 when an experiment could not run; 2 for a malformed claims file.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import sys
@@ -42,7 +41,7 @@ from experiments.analysis.claims import (
 from experiments.analysis.power import power_markdown, power_table
 from experiments.analysis.tables import replace_between
 from experiments.catalogue import catalogue_item, catalogue_plan, known_experiments
-from experiments.estimate import duration, estimate, estimate_text, seconds_of, sized_timeouts
+from experiments.estimate import duration, estimate, estimate_text, seconds_of, with_timeout
 from experiments.runner import keep_workers, run_experiment
 from experiments.runner.store import run_wall_s
 from experiments.spec import ExperimentSpec
@@ -240,7 +239,7 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
             timeout: float | None = None) -> dict:
     """Run (or reuse) one catalogued experiment or suite on ``seed_range``'s seeds, on
     ``executor``, ``seeds_per_job`` seeds to a job, each job allowed ``timeout`` seconds
-    (default: :func:`~experiments.estimate.sized_timeouts`); returns its run record. A
+    (default: sized by :func:`~experiments.estimate.with_timeout`); returns its run record. A
     reused run's report (statistics, values, figure, claims) is rewritten from its
     ``results.csv``."""
     t0 = time.perf_counter()
@@ -263,16 +262,6 @@ def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
                        executor=executor)
     return {"name": spec.name, "dir": str(d), "reused": reused,
             "seconds": time.perf_counter() - t0}
-
-
-def with_timeout(item, quick: bool, seeds_per_job: int | None, timeout: float | None):
-    """``item`` (a spec or a suite) with every job allowed ``timeout`` seconds, or, without
-    one, as long as its expected time needs (:func:`~experiments.estimate.sized_timeouts`)."""
-    if timeout is None:
-        return sized_timeouts(item, quick, seeds_per_job)
-    if hasattr(item, "replace_all"):
-        return item.replace_all(timeout_s=timeout)
-    return dataclasses.replace(item, timeout_s=timeout)
 
 
 def catalogue_progress(i: int, expected, elapsed: float) -> str:

@@ -127,7 +127,7 @@ def test_reproduce_and_run_take_a_timeout(tmp_path):
     """--timeout replaces every job's limit; without it the limits are sized; a limit that
     is not a positive number is refused before anything runs."""
     from experiments.cli import main
-    from experiments.reproduce import with_timeout
+    from experiments.estimate import with_timeout
 
     matrix = SUITES["lesion-matrix"](True)
     assert {s.timeout_s for _, s in with_timeout(matrix, True, None, 60.0).members} == {60.0}
