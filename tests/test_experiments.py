@@ -131,6 +131,19 @@ def test_worker_processes_give_the_same_numbers(tmp_path, tiny_results):
             np.testing.assert_array_equal(za[k], zb[k])
 
 
+def test_a_seeds_numbers_do_not_depend_on_its_job():
+    """On a CPU a seed trains alone in its compiled call: vmapped with other seeds (a
+    batch of another size), its numbers differed in the last bits (1e-7 here), which PPO
+    amplifies over a long run."""
+    spec = tiny_spec(seeds=3).validate()
+    alone, among = run_job(spec, [1]), run_job(spec, [0, 1, 2])
+    assert among["seeds_per_call"] == alone["seeds_per_call"] == 1
+    for part in ("metrics", "agents"):
+        assert alone[part].keys() == among[part].keys()
+        for k, v in alone[part].items():
+            np.testing.assert_array_equal(v[0], among[part][k][1], err_msg=f"{part} {k}")
+
+
 def test_kept_workers_serve_consecutive_experiments(tmp_path, tiny_results):
     from experiments.runner import keep_workers, pool
 

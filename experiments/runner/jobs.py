@@ -2,8 +2,14 @@
 
 A job ``vmap``s over its seeds x lesion conditions (``jit(vmap(train))``), with each
 seed's parameters initialised outside the vmap (batched QR initialisation can deadlock
-XLA:CPU). Compiled programs are cached per process, keyed by everything but the seeds,
-so a worker that runs many jobs of one experiment compiles once.
+XLA:CPU). On a CPU each compiled call trains one seed's conditions, the job's seeds one
+after another: XLA vectorises a batch of another size differently, and PPO amplifies
+the last bits, so this keeps every number the same however the seeds are split among
+jobs, workers and executors (vmapping seeds gains nothing on a CPU). On an accelerator
+one call trains all the job's seeds (there the batch is the speed, and the numbers
+depend on ``--seeds-per-job``). Compiled programs are cached per process, keyed by
+everything but the seeds, so a worker that runs many jobs of one experiment compiles
+once.
 """
 
 from __future__ import annotations
@@ -38,13 +44,14 @@ def job_key(spec: ExperimentSpec, num_seeds: int) -> str:
 
 
 def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
-    """Train ``len(seeds) x len(conditions)`` runs of ``spec`` in one compiled program.
+    """Train ``len(seeds) x len(conditions)`` runs of ``spec``: one compiled program, one
+    call per :func:`seeds_per_call` seeds.
 
     Returns a dict with ``seeds``, ``metrics`` (name -> array ``(S, C, U)`` per update or
     block, ``(S, C)`` for ``eval/*`` and ``test/*``), ``steps`` (the step of each ``U``
     entry for online sessions, else ``None``), ``agents`` (final parameters, flattened,
-    leaves ``(S, C, ...)``; ``None`` for online runs), ``compile_s``, ``run_s``
-    and ``device``.
+    leaves ``(S, C, ...)``; ``None`` for online runs), ``compile_s``, ``run_s``,
+    ``device`` and ``seeds_per_call``.
     """
     world, world_params = spec.make_world()
     static = make_static(world, spec.trainer_config())
@@ -54,16 +61,22 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     if getattr(world, "host", False):  # a Gymnasium world: rollouts on the host
         return _run_host_job(spec, static, affect_params, lesions, seeds, keys, params)
     n_s, n_c = len(seeds), len(spec.conditions)
-    keys, params, lesions = _seed_major(keys, params, lesions, n_s, n_c)
-    t0 = time.perf_counter()
-    cache_key = job_key(spec, n_s)
-    if cache_key not in _COMPILED:
-        fn = _program(spec, static, world_params, affect_params)
-        _COMPILED[cache_key] = fn.lower(keys, params, lesions).compile()
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(_COMPILED[cache_key](keys, params, lesions))
-    run_s = time.perf_counter() - t0
+    per_call = seeds_per_call(n_s)
+    compile_s = run_s = 0.0
+    outs = []
+    for i in range(0, n_s, per_call):
+        batch = _seed_major(keys[i:i + per_call], params[i:i + per_call], lesions,
+                            per_call, n_c)
+        t0 = time.perf_counter()
+        cache_key = job_key(spec, per_call)
+        if cache_key not in _COMPILED:
+            fn = _program(spec, static, world_params, affect_params)
+            _COMPILED[cache_key] = fn.lower(*batch).compile()
+        compile_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        outs.append(jax.block_until_ready(_COMPILED[cache_key](*batch)))
+        run_s += time.perf_counter() - t0
+    out = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
     metrics, agents = out if spec.trainer != "online" else (out, None)
     by_run = lambda v: np.asarray(v).reshape((n_s, n_c) + np.shape(v)[1:])  # noqa: E731
     metrics = {k: by_run(v) for k, v in metrics.items()}
@@ -74,7 +87,14 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         metrics, steps = session_analysis(spec)(spec, world, world_params, metrics)
         _check_per_run(spec, metrics, n_s, n_c)
     return {"steps": steps, "seeds": list(seeds), "metrics": metrics, "agents": agents,
-            "compile_s": compile_s, "run_s": run_s, "device": str(jax.devices()[0])}
+            "compile_s": compile_s, "run_s": run_s, "device": str(jax.devices()[0]),
+            "seeds_per_call": per_call}
+
+
+def seeds_per_call(n_seeds: int) -> int:
+    """Seeds one compiled call trains: 1 on a CPU (the numbers then do not depend on how
+    seeds are split into jobs), all ``n_seeds`` of the job on an accelerator."""
+    return 1 if jax.default_backend() == "cpu" else n_seeds
 
 
 def _check_per_run(spec: ExperimentSpec, metrics: dict, n_s: int, n_c: int) -> None:
@@ -164,4 +184,5 @@ def _run_host_job(spec, static, affect_params, lesions, seeds, keys, params):
     stack = lambda xs: {k: np.stack([np.asarray(x[k]) for x in xs]) for k in xs[0]}  # noqa: E731
     return {"steps": None, "seeds": list(seeds), "metrics": stack(metrics),
             "agents": stack(agents), "compile_s": compile_s,
-            "run_s": time.perf_counter() - t0 - compile_s, "device": str(jax.devices()[0])}
+            "run_s": time.perf_counter() - t0 - compile_s, "device": str(jax.devices()[0]),
+            "seeds_per_call": 1}

@@ -100,6 +100,7 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
             "total_s": time.time() - timing["started"],
             "wall_s": timing["wall_s"],
             "jobs": [{"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
+                      "seeds_per_call": r.get("seeds_per_call"),
                       "resumed": bool(r.get("resumed", False))} for r in results],
         },
     }

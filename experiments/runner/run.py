@@ -22,6 +22,7 @@ from affect.storage import atomic_write_json
 from experiments.agents import write_agents
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
+from experiments.runner.jobs import seeds_per_call
 from experiments.runner.monitor import Progress
 from experiments.runner.pool import (
     default_workers,
@@ -126,8 +127,9 @@ def run_experiment(
             two cores for a host-run world, 0 on an accelerator), and 0 for worlds and
             channels defined in the script being run (a worker process could not import
             them; see :func:`~experiments.runner.pool.spawnable`).
-        seeds_per_job: seeds vmapped together in one job. Default: 1 with workers or a
-            host-run (Gymnasium) world, all seeds otherwise.
+        seeds_per_job: seeds in one job, the unit a resumed run keeps or redoes (and, on
+            an accelerator, the seeds vmapped together). Default: 1 with workers, on a
+            CPU or in a host-run (Gymnasium) world; all seeds otherwise.
         figures, progress: also write the report (statistics, figure, claims); print progress.
         fresh: discard the finished runs of an interrupted run instead of resuming.
         executor: ``"local"`` or ``"ray"`` (:mod:`~experiments.runner.ray_pool`).
@@ -181,8 +183,9 @@ def _where(spec: ExperimentSpec, executor: str, workers: int | None,
         place = ray_placement(workers, spec.seeds)
         workers, seeds_per_job = place.in_flight, seeds_per_job or place.seeds_per_job
     workers = _choose_workers(spec, workers, progress)
-    if seeds_per_job is None:  # host-run worlds train one seed at a time anyway
-        seeds_per_job = 1 if workers > 0 or host_run(spec) else spec.seeds
+    if seeds_per_job is None:  # on a CPU, and in host-run worlds, one seed at a time anyway
+        one_by_one = workers > 0 or host_run(spec) or seeds_per_call(spec.seeds) == 1
+        seeds_per_job = 1 if one_by_one else spec.seeds
     _check_count("seeds_per_job", seeds_per_job, 1)
     return workers, seeds_per_job, place
 

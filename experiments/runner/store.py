@@ -54,7 +54,7 @@ def save_job(job_dir: Path, result: dict[str, Any]) -> Path:
     arrays["seeds"] = np.asarray(result["seeds"])
     if result.get("steps") is not None:
         arrays["steps"] = np.asarray(result["steps"])
-    for key in ("compile_s", "run_s", "device"):
+    for key in ("compile_s", "run_s", "device", "seeds_per_call"):
         arrays[key] = np.asarray(result[key])
     return atomic_savez(job_dir / f"{name}.npz", arrays)
 
@@ -70,6 +70,7 @@ def load_job(path: Path) -> dict[str, Any]:
             "compile_s": float(z["compile_s"]),
             "run_s": float(z["run_s"]),
             "device": str(z["device"]),
+            "seeds_per_call": int(z["seeds_per_call"]) if "seeds_per_call" in z.files else None,
             "resumed": True,
         }
 
