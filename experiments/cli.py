@@ -26,6 +26,7 @@ import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
+from experiments.analysis.registration import check_registration, lock_path, register
 from experiments.estimate import seconds_of, with_timeout
 from experiments.fit import commands as fit_commands
 from experiments.reproduce import POWER_CSV, known_experiments, power, reproduce
@@ -39,9 +40,9 @@ from experiments.tools.ablate import ablate
 from experiments.tools.bench import bench_experiment, run_bench
 from worlds.registry import REGISTRY, check_world_id
 
-SEEDS_PER_JOB_HELP = ("seeds vmapped together in one job (default: 1 with worker processes, "
-                      "all of them in this process, e.g. on a GPU); a job is what a resumed "
-                      "run keeps or redoes")
+SEEDS_PER_JOB_HELP = ("seeds in one job, what a resumed run keeps or redoes (default: 1 on "
+                      "a CPU; on an accelerator, where a job vmaps its seeds, all of them, "
+                      "or on a Ray cluster an even share of them per task)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +156,12 @@ def _add_reproduce(sub) -> None:
                     help="append the wall time of every finished experiment to "
                          "experiments/wall_times.csv (the estimate and the docs' table), "
                          "with HOW it was run, e.g. 'confirmatory seeds, two sessions'")
+
+    cl = sub.add_parser("claims", help="check the claims file against its registration "
+                                       "(claims.lock), or register new claims")
+    cl.add_argument("--claims", type=Path, default=None, help="claims file (TOML)")
+    cl.add_argument("--register", action="store_true",
+                    help="append the claims not yet registered to the lock")
 
     pw = sub.add_parser("power", help="seeds each claim needs for 80%% power, from a pilot")
     pw.add_argument("pilot", type=Path, help="a reproduce output folder (the pilot run)")
@@ -399,6 +406,28 @@ def cmd_power(args) -> int:
     return 0
 
 
+def cmd_claims(args) -> int:
+    """``affectlab claims [--register]``: the claims file against its registration."""
+    path = args.claims or CLAIMS_FILE
+    try:
+        if args.register:
+            new = register(path)
+            print(f"registered {len(new)} new claim(s) in {lock_path(path)}"
+                  + "".join(f"\n  {i}" for i in new))
+            return 0
+        problems = check_registration(path)
+    except ClaimsError as e:
+        return _error(e.args[0])
+    if not lock_path(path).exists():
+        return _error(f"{path} has no registration ({lock_path(path).name}); "
+                      "`affectlab claims --register` writes it", 1)
+    for p in problems:
+        print(p)
+    print(f"{path}: {len(problems)} problem(s) with its registration" if problems
+          else f"{path}: every claim as registered in {lock_path(path).name}")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line) and run the command; returns the exit
     code."""
@@ -406,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
                "reproduce": cmd_reproduce, "status": cmd_status, "power": cmd_power,
                "fit": fit_commands.cmd_fit, "recover": fit_commands.cmd_recover,
-               "ablate": cmd_ablate}
+               "ablate": cmd_ablate, "claims": cmd_claims}
     return handler[args.command](args)
 
 

@@ -39,6 +39,7 @@ from experiments.analysis.claims import (
     load_claims,
 )
 from experiments.analysis.power import power_markdown, power_table
+from experiments.analysis.registration import require_registered
 from experiments.analysis.tables import replace_between
 from experiments.catalogue import catalogue_item, catalogue_plan, known_experiments
 from experiments.estimate import duration, estimate, estimate_text, seconds_of, with_timeout
@@ -290,6 +291,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         raise ClaimsError(f"seed_range must be 'confirmatory' or 'development', got "
                           f"{seed_range!r}")
     claims, names = catalogue_plan(claims_file, only)
+    require_registered(claims_file)
     out = Path(out)
     expected = estimate(names, quick)
     print(estimate_text(expected, quick), file=sys.stderr, flush=True)
