@@ -117,8 +117,19 @@ def test_a_claims_file_without_a_lock_is_not_checked(tmp_path):
     assert main(["claims", "--claims", str(tmp_path / "claims.toml")]) == 1
 
 
-def test_a_malformed_lock_names_its_line(files):
+@pytest.mark.parametrize("line, match", [
+    ("{not json", "not a JSON line"), ('{"id": "x"}', "needs id, registered and kind"),
+    ("[1, 2]", "needs id, registered and kind"),
+])
+def test_a_malformed_lock_names_its_line(files, line, match):
     lock = files.with_suffix(".lock")
-    lock.write_text(lock.read_text() + "{not json\n")
-    with pytest.raises(ClaimsError, match=r"claims.lock, line \d+: not a JSON line"):
+    lock.write_text(lock.read_text() + line + "\n")
+    with pytest.raises(ClaimsError, match=rf"claims.lock, line \d+: .*{match}"):
+        read_lock(lock)
+
+
+def test_a_claim_registered_twice_is_refused(files):
+    lock = files.with_suffix(".lock")
+    lock.write_text(lock.read_text() + lock.read_text().splitlines()[-1] + "\n")
+    with pytest.raises(ClaimsError, match="registered twice"):
         read_lock(lock)

@@ -55,7 +55,9 @@ def read_lock(path: str | Path) -> dict[str, dict]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise ClaimsError(f"{path}, line {n}: not a JSON line ({e.msg})") from None
-        if row.get("id") in out:
+        if not isinstance(row, dict) or {"id", "registered", "kind"} - set(row):
+            raise ClaimsError(f"{path}, line {n}: a line needs id, registered and kind")
+        if row["id"] in out:
             raise ClaimsError(f"{path}, line {n}: claim {row.get('id')!r} registered twice")
         out[row["id"]] = row
     return out
