@@ -62,13 +62,13 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         return _run_host_job(spec, static, affect_params, lesions, seeds, keys, params)
     n_s, n_c = len(seeds), len(spec.conditions)
     per_call = seeds_per_call(n_s)
+    cache_key = job_key(spec, per_call)
     compile_s = run_s = 0.0
     outs = []
     for i in range(0, n_s, per_call):
         batch = _seed_major(keys[i:i + per_call], params[i:i + per_call], lesions,
                             per_call, n_c)
         t0 = time.perf_counter()
-        cache_key = job_key(spec, per_call)
         if cache_key not in _COMPILED:
             fn = _program(spec, static, world_params, affect_params)
             _COMPILED[cache_key] = fn.lower(*batch).compile()
