@@ -197,7 +197,7 @@ def with_timeout(item, quick: bool, seeds_per_job: int | None = None,
     one, each spec's limit raised to :data:`JOB_MARGIN` times its job's expected time
     (:func:`job_seconds`) where that is longer. The default limit (900 s) suits most jobs,
     but one job of the full lesion matrix's ``social`` member (25 conditions on
-    ``Commons-v0``) takes about 31 min on two cores. The limit is not part of a spec's
+    ``Commons-v0``) takes about half an hour on two cores. The limit is not part of a spec's
     fingerprint, so finished runs are kept."""
     clock = _job_clock(quick, seeds_per_job, path) if timeout is None else None
 
@@ -210,10 +210,3 @@ def with_timeout(item, quick: bool, seeds_per_job: int | None = None,
     if hasattr(item, "members"):
         return replace(item, members=tuple((label, limited(s)) for label, s in item.members))
     return limited(item)
-
-
-def sized_timeouts(item, quick: bool, seeds_per_job: int | None = None,
-                   path: str | Path = WALL_TIMES):
-    """``item`` with each job's limit sized to its expected time (:func:`with_timeout`
-    without a timeout)."""
-    return with_timeout(item, quick, seeds_per_job, None, path)

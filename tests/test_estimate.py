@@ -104,7 +104,7 @@ def test_a_job_may_take_four_times_its_expected_time(tmp_path):
     """A job's limit is raised to JOB_MARGIN x its expected time (a full run's time shared
     among its jobs, as many at once as the measuring machine had cores) where the spec's
     own is shorter; suites member by member; the fingerprint, and so resuming, unchanged."""
-    from experiments.estimate import JOB_MARGIN, job_seconds, sized_timeouts
+    from experiments.estimate import JOB_MARGIN, job_seconds, with_timeout
     from experiments.runner.store import fingerprint
 
     path = _times(tmp_path, [("social", "full", 7200, "d", 2, "x"),
@@ -113,12 +113,12 @@ def test_a_job_may_take_four_times_its_expected_time(tmp_path):
     jobs = social.seeds  # one seed per job
     assert job_seconds(social, False, path=path) == pytest.approx(7200 * 2 / jobs)
     assert job_seconds(social, False, seeds_per_job=jobs, path=path) == pytest.approx(7200)
-    slow = sized_timeouts(social, False, path=path)
+    slow = with_timeout(social, False, path=path)
     assert slow.timeout_s == round(JOB_MARGIN * 7200 * 2 / jobs) > social.timeout_s
     assert fingerprint(slow) == fingerprint(social)
     fast = TASKS["foraging"].spec(False)
-    assert sized_timeouts(fast, False, path=path).timeout_s == fast.timeout_s
-    matrix = sized_timeouts(SUITES["lesion-matrix"](False), False, path=path)
+    assert with_timeout(fast, False, path=path).timeout_s == fast.timeout_s
+    matrix = with_timeout(SUITES["lesion-matrix"](False), False, path=path)
     limits = {label: spec.timeout_s for label, spec in matrix.members}
     assert limits["social"] > 900 and limits["foraging"] == 900
 

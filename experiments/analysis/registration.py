@@ -110,7 +110,7 @@ def register(claims_file: str | Path = CLAIMS_FILE, date: str | None = None) -> 
     changed, been dropped or changed its kind other than as allowed."""
     claims, path = load_claims(claims_file), lock_path(claims_file)
     lock = read_lock(path)
-    broken = [p for p in registration_problems(claims, lock) if "not registered" not in p]
+    broken = registration_problems([c for c in claims if c.id in lock], lock)
     if broken:
         raise ClaimsError("the claims file breaks its registration:\n  " + "\n  ".join(broken))
     new = [c for c in claims if c.id not in lock]
