@@ -95,3 +95,13 @@ def machine(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
     return {"platform": platform.platform(), "cpu_count": os.cpu_count(),
             "cpu": fields.get("model name", platform.processor() or None),
             "cpu_flags": [f for f in VECTOR_FLAGS if f in have]}
+
+
+def cpu_id(m: dict[str, Any] | None = None) -> str | None:
+    """The CPU of ``m`` (a :func:`machine` record; default this machine's) in one
+    string, its model and vector sets, e.g. ``"AMD EPYC [sse4_2 avx avx2 fma]"``: two jobs
+    with different ones may give a seed other numbers. ``None`` where the model is unknown."""
+    m = machine() if m is None else m
+    if not m.get("cpu"):
+        return None
+    return f"{m['cpu']} [{' '.join(m.get('cpu_flags', []))}]"

@@ -171,3 +171,42 @@ def test_a_run_time_is_read_from_the_journal_where_the_manifest_predates_wall_s(
     (d / "manifest.json").write_text(_json.dumps({"timings": {"total_s": 3640.0,
                                                                  "wall_s": 55.0}}))
     assert _compute_seconds(d) == 55.0
+
+
+def test_each_job_records_its_cpu_and_a_run_on_several_says_so(tmp_path):
+    """A resumed run can finish on another machine (and a Ray run spans nodes): each job
+    keeps the CPU it ran on, old job files read back as unrecorded, the manifest counts
+    the jobs per CPU, and a run on two CPUs says so in its note and its docs stamp."""
+    import numpy as np
+
+    from affect.storage import cpu_id
+    from experiments.reproduce import run_stamp
+    from experiments.runner.results import cpus_note, job_cpus
+    from experiments.runner.store import load_job, save_job
+
+    job = {"seeds": [3], "metrics": {"m": np.zeros((1, 2))}, "compile_s": 1.0, "run_s": 2.0,
+           "device": "cpu", "seeds_per_call": 1, "cpu": "Test CPU [avx2]"}
+    assert load_job(save_job(tmp_path, job))["cpu"] == "Test CPU [avx2]"
+    (tmp_path / "old").mkdir()
+    old = save_job(tmp_path / "old", {**job, "cpu": None})
+    assert load_job(old)["cpu"] is None
+    assert cpu_id({"cpu": "X", "cpu_flags": ["avx", "avx2"]}) == "X [avx avx2]"
+    assert cpu_id({"cpu": None}) is None
+
+    jobs = [job, job, {**job, "cpu": "Other CPU [avx512f]"}, {**job, "cpu": None}]
+    assert job_cpus(jobs) == {"Test CPU [avx2]": 2, "Other CPU [avx512f]": 1,
+                              "not recorded": 1}
+    assert "2 CPUs (2 on Test CPU [avx2]; 1 on Other CPU [avx512f])" in cpus_note(job_cpus(jobs))
+    assert cpus_note(job_cpus([job, {**job, "cpu": None}])) is None
+
+    out = run_experiment(tiny_spec(seeds=2), tmp_path / "run", workers=0, progress=False,
+                         figures=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["cpus"] == {cpu_id() or "not recorded": 2}
+    assert {j["cpu"] for j in manifest["timings"]["jobs"]} == {cpu_id()}
+    start = json.loads((out / "journal.jsonl").read_text().splitlines()[0])
+    assert start["event"] == "start" and start["cpu"] == cpu_id()
+    assert "several CPUs" not in run_stamp(out)
+    manifest["cpus"] = job_cpus(jobs)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert "(its jobs on several CPUs: manifest cpus)" in run_stamp(out)

@@ -79,7 +79,9 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
     seeds, runs, machine, device, workers, sessions and the timings of every job, and the
     version of the model (:data:`affect.versions.MODEL_VERSION`). ``timing``: the first
     session's start (``started``, epoch seconds) and the wall seconds of all sessions
-    together (``wall_s``); ``total_s`` is the time since the first start."""
+    together (``wall_s``); ``total_s`` is the time since the first start. ``cpus``
+    counts the jobs per CPU they ran on (:func:`job_cpus`): a run resumed on another
+    machine, or spread over a cluster's nodes, can have several."""
     return {
         "experiment": spec.name,
         "spec": spec.to_dict(),
@@ -94,13 +96,35 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
         "device": results[0]["device"] if results else None,
+        "cpus": job_cpus(results),
         "workers": workers,
         "sessions": sessions,
         "timings": {
             "total_s": time.time() - timing["started"],
             "wall_s": timing["wall_s"],
             "jobs": [{"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
-                      "seeds_per_call": r.get("seeds_per_call"),
+                      "seeds_per_call": r.get("seeds_per_call"), "cpu": r.get("cpu"),
                       "resumed": bool(r.get("resumed", False))} for r in results],
         },
     }
+
+
+def job_cpus(results: list[dict[str, Any]]) -> dict[str, int]:
+    """How many jobs ran on each CPU (:func:`affect.storage.cpu_id`; ``"not recorded"``
+    for jobs written before it was recorded)."""
+    out: dict[str, int] = {}
+    for r in results:
+        key = r.get("cpu") or "not recorded"
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def cpus_note(cpus: dict[str, int]) -> str | None:
+    """A sentence where a run's jobs ran on more than one recorded CPU (``cpus`` as
+    :func:`job_cpus` counts them), else ``None``."""
+    known = {k: n for k, n in cpus.items() if k != "not recorded"}
+    if len(known) < 2:
+        return None
+    which = "; ".join(f"{n} on {k}" for k, n in sorted(known.items(), key=lambda kv: -kv[1]))
+    return (f"its jobs ran on {len(known)} CPUs ({which}): XLA compiles for each CPU's "
+            "vector sets, so a seed's numbers can depend on where it ran")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from affect.storage import atomic_write_json
+from affect.storage import atomic_write_json, cpu_id
 from experiments.agents import write_agents
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
@@ -32,7 +32,7 @@ from experiments.runner.pool import (
     spawnable,
 )
 from experiments.runner.ray_pool import Placement, ray_placement, run_in_ray
-from experiments.runner.results import manifest, tidy
+from experiments.runner.results import cpus_note, job_cpus, manifest, tidy
 from experiments.runner.store import (
     Journal,
     Stage,
@@ -160,6 +160,9 @@ def run_experiment(
         print(f"[{spec.name}] " + time_breakdown(
             [r for r in results if not r.get("resumed")], t_jobs - t0, t_written - t_jobs,
             time.perf_counter() - t0, workers), file=sys.stderr)
+        note = cpus_note(job_cpus(results))
+        if note:
+            print(f"[{spec.name}] {note}", file=sys.stderr)
     return out_dir
 
 
@@ -251,7 +254,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
     workers = min(workers, len(jobs))
     n_cond = len(spec.conditions)
     journal.write("resume" if results else "start", finished_seeds=sorted(done),
-                  jobs=len(jobs), workers=workers)
+                  jobs=len(jobs), workers=workers, cpu=cpu_id())
     bar = Progress(len(seeds) * n_cond, spec.name, progress, parallel=workers, journal=journal)
     bar.done = len(done) * n_cond
     how = f"{plural(len(jobs), 'job')}, {plural(workers, 'worker process', 'es')}"

@@ -56,6 +56,8 @@ def save_job(job_dir: Path, result: dict[str, Any]) -> Path:
         arrays["steps"] = np.asarray(result["steps"])
     for key in ("compile_s", "run_s", "device", "seeds_per_call"):
         arrays[key] = np.asarray(result[key])
+    if result.get("cpu"):
+        arrays["cpu"] = np.asarray(result["cpu"])
     return atomic_savez(job_dir / f"{name}.npz", arrays)
 
 
@@ -71,6 +73,7 @@ def load_job(path: Path) -> dict[str, Any]:
             "run_s": float(z["run_s"]),
             "device": str(z["device"]),
             "seeds_per_call": int(z["seeds_per_call"]) if "seeds_per_call" in z.files else None,
+            "cpu": str(z["cpu"]) if "cpu" in z.files else None,
             "resumed": True,
         }
 
