@@ -5,9 +5,11 @@ catalogued experiment and suite, at each size, on the machine that measured them
 docs' table of full-size times is written from it): ``experiment``, ``size`` (``quick`` or
 ``full``), ``seconds``, ``date``, ``cores``, ``how`` (the command). :func:`estimate` gives
 each experiment of a ``reproduce`` its expected time: the measured time at that size
-where there is one; for a suite never run at that size, the sum of its members' work
-(seeds x conditions x environment steps), each at the rate (work per second) of the
-catalogued experiment with the same world and trainer measured at that size; else the
+where there is one; for a suite never run at that size, the sum of its members' times:
+a member's own measured time (a row named ``suite/label``, written by ``affectlab
+status --record`` when the member finished), else its work (seeds x conditions x
+environment steps) at the rate (work per second) of the catalogued experiment with the
+same world and trainer measured at that size; else the
 other size's time scaled by the ratio of their work, which ignores compile time and so
 overstates a full run scaled up from a quick one a little.
 """
@@ -31,6 +33,11 @@ def specs_of(name: str, quick: bool) -> list:
     if name in SUITES:
         return [spec for _, spec in SUITES[name](quick).members]
     return [TASKS[name].spec(quick)]
+
+
+def member_name(suite: str, label: str) -> str:
+    """The name of a suite's member in ``wall_times.csv``: ``suite/label``."""
+    return f"{suite}/{label}"
 
 
 def work(name: str, quick: bool) -> float:
@@ -62,13 +69,12 @@ def estimate(names: list[str], quick: bool, path: str | Path = WALL_TIMES) -> pd
     by_world = rates(times, quick)
     for name in names:
         same, alt = latest(times, name, size), latest(times, name, other)
-        by_member = _from_rates(name, quick, by_world) if name in SUITES else None
+        by_member = _from_rates(name, quick, by_world, times) if name in SUITES else None
         if same is not None:
             rows.append((name, float(same["seconds"]),
                          f"measured {same['date']}, {same['cores']} cores"))
         elif by_member is not None:
-            rows.append((name, by_member[0], f"members at the rates of {by_member[1]} "
-                                             f"({size}, work ratio)"))
+            rows.append((name, by_member[0], by_member[1]))
         elif alt is not None:
             ratio = work(name, quick) / work(name, not quick)
             rows.append((name, float(alt["seconds"]) * ratio,
@@ -90,18 +96,31 @@ def rates(times: pd.DataFrame, quick: bool) -> dict[tuple[str, str], tuple[float
     return out
 
 
-def _from_rates(name: str, quick: bool, by_world: dict) -> tuple[float, str] | None:
-    """A suite's time as the sum of its members' work, each at the measured rate of the
-    catalogued experiment with the same world and trainer (``None`` unless every member
-    has one), and the experiments used."""
-    seconds, used = 0.0, []
-    for spec in specs_of(name, quick):
-        one = spec_estimate(spec, by_world)
+def _from_rates(name: str, quick: bool, by_world: dict,
+                times: pd.DataFrame) -> tuple[float, str] | None:
+    """A suite's time as the sum of its members': a member's own measured time where
+    ``times`` has one (:func:`member_name`, at this size), else its work at the measured
+    rate of the catalogued experiment with the same world and trainer (``None`` unless
+    every member has one or the other), and the basis in words."""
+    size = "quick" if quick else "full"
+    seconds, used, measured = 0.0, [], []
+    for label, spec in SUITES[name](quick).members:
+        own = latest(times, member_name(name, label), size)
+        one = (float(own["seconds"]), None) if own is not None else spec_estimate(spec, by_world)
         if one is None:
             return None
         seconds += one[0]
-        used += [one[1]] if one[1] not in used else []
-    return seconds, ", ".join(used)
+        if one[1] is None:
+            measured.append((label, str(own["date"])))
+        elif one[1] not in used:
+            used.append(one[1])
+    dates = {d: [label for label, when in measured if when == d] for _, d in measured}
+    basis = ["members measured: " + "; ".join(f"{', '.join(labels)} {d}" for d, labels
+                                              in dates.items())] if measured else []
+    if used:
+        basis.append(f"{'the others' if measured else 'members'} at the rates of "
+                     f"{', '.join(used)} ({size}, work ratio)")
+    return seconds, "; ".join(basis)
 
 
 def seconds_of(quick: bool, path: str | Path = WALL_TIMES):

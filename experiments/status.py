@@ -32,6 +32,7 @@ from experiments.estimate import (
     WALL_TIMES,
     duration,
     load_wall_times,
+    member_name,
     rates,
     seconds_of,
     spec_estimate,
@@ -45,7 +46,7 @@ from experiments.runner.store import (
     sessions_wall_s,
 )
 from experiments.spec import ExperimentSpec
-from experiments.suites import Suite, finished_member, finished_run, member_order
+from experiments.suites import SUITES, Suite, finished_member, finished_run, member_order
 
 
 @dataclass(frozen=True)
@@ -217,15 +218,21 @@ def finished_wall_times(parts: list[Part]) -> dict[str, tuple[float, int, int]]:
 def record_wall_times(parts: list[Part], quick: bool, how: str,
                       path: str | Path | None = None, date: str | None = None) -> list[str]:
     """Append the wall time of every finished experiment of ``parts``
-    (:func:`finished_wall_times`) to the measured wall times at ``path`` (the estimate
-    and the docs' table use the last row of an experiment and size), with ``how`` it was
-    run (``path``: ``experiments/wall_times.csv`` by default); a row already there with
-    the same time is not repeated. Returns the names recorded."""
+    (:func:`finished_wall_times`), and of every suite member that finished in a run of
+    its own (as ``suite/label``: the estimate of a suite not yet finished uses it), to
+    the measured wall times at ``path`` (the estimate and the docs' table use the last
+    row of an experiment and size), with ``how`` it was run (``path``:
+    ``experiments/wall_times.csv`` by default); a row already there with the same time
+    is not repeated. Returns the names recorded."""
     path = WALL_TIMES if path is None else path
     times = load_wall_times(path)
     size, date = ("quick" if quick else "full"), date or time.strftime("%Y-%m-%d")
     rows = []
-    for name, (seconds, cores, reused) in finished_wall_times(parts).items():
+    members = {member_name(p.experiment, p.label): (p.spent_s, _cores(p.folder), 0)
+               for p in parts if p.experiment in SUITES and p.state == "done"
+               and p.basis == "finished" and not math.isnan(p.spent_s)
+               and _cores(p.folder) is not None}
+    for name, (seconds, cores, reused) in {**finished_wall_times(parts), **members}.items():
         same = times[(times["experiment"] == name) & (times["size"] == size)
                      & (times["seconds"] == round(seconds))]
         if len(same):

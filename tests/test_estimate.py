@@ -62,6 +62,15 @@ def test_a_suite_never_run_is_estimated_member_by_member_from_the_catalogue_rate
     # the lesion matrix has members on other worlds (Commons, Detour, the online tasks)
     matrix = estimate(["lesion-matrix"], quick=False, path=path)
     assert math.isnan(matrix["seconds"][0])
+    # a member measured on its own counts its own time, the others at the rates
+    own = _times(tmp_path, [("foraging", "full", 800, "d2", 2, "x"),
+                            ("sensitivity/base", "full", 1000, "d3", 2, "x")])
+    base = dict(SUITES["sensitivity"](False).members)["base"]
+    mixed = estimate(["sensitivity"], quick=False, path=own)
+    assert mixed["seconds"][0] == pytest.approx(
+        sum(s.work() for s in members) / rate - base.work() / rate + 1000)
+    assert mixed["basis"][0] == ("members measured: base d3; the others at the rates of "
+                                 "foraging (full, work ratio)")
     scaled = estimate(["sensitivity"], quick=False,
                       path=_times(tmp_path, [("sensitivity", "quick", 90, "d1", 2, "x")]))
     assert "quick run of d1" in scaled["basis"][0]

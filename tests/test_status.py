@@ -235,6 +235,17 @@ def test_finished_experiments_wall_times_are_recorded_once(tmp_path):
     assert record_wall_times(parts, False, "again", csv) == []  # the same times: no new row
     assert len(load_wall_times(csv)) == 3
 
+    # a suite not yet finished: its finished members are recorded, as suite/label
+    matrix = [part("lesion-matrix", "gambling", spent=31.2),
+              part("lesion-matrix", "loops", spent=99.0, basis="reused from other"),
+              part("lesion-matrix", "social", state="stopped", spent=50.0)]
+    assert finished_wall_times(matrix) == {}
+    assert record_wall_times(matrix, False, "member", csv,
+                             date="2026-12-04") == ["lesion-matrix/gambling"]
+    assert load_wall_times(csv).iloc[-1].to_dict() == {
+        "experiment": "lesion-matrix/gambling", "size": "full", "seconds": 31,
+        "date": "2026-12-04", "cores": 2, "how": "member"}
+
 
 def test_status_records_wall_times_from_the_command_line(tmp_path, monkeypatch, capsys):
     import experiments.status as status_mod
