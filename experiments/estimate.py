@@ -40,6 +40,14 @@ def member_name(suite: str, label: str) -> str:
     return f"{suite}/{label}"
 
 
+def member_time(times: pd.DataFrame, suite: str, label: str,
+                quick: bool) -> tuple[float, str] | None:
+    """``(seconds, date)`` of the last measured run of a suite's member on its own, at one
+    size, or ``None``."""
+    row = latest(times, member_name(suite, label), "quick" if quick else "full")
+    return None if row is None else (float(row["seconds"]), str(row["date"]))
+
+
 def work(name: str, quick: bool) -> float:
     """Environment steps of all runs: seeds x conditions x steps, summed over specs."""
     return float(sum(s.work() for s in specs_of(name, quick)))
@@ -105,13 +113,13 @@ def _from_rates(name: str, quick: bool, by_world: dict,
     size = "quick" if quick else "full"
     seconds, used, measured = 0.0, [], []
     for label, spec in SUITES[name](quick).members:
-        own = latest(times, member_name(name, label), size)
-        one = (float(own["seconds"]), None) if own is not None else spec_estimate(spec, by_world)
+        own = member_time(times, name, label, quick)
+        one = (own[0], None) if own is not None else spec_estimate(spec, by_world)
         if one is None:
             return None
         seconds += one[0]
         if one[1] is None:
-            measured.append((label, str(own["date"])))
+            measured.append((label, own[1]))
         elif one[1] not in used:
             used.append(one[1])
     dates = {d: [label for label, when in measured if when == d] for _, d in measured}

@@ -33,6 +33,7 @@ from experiments.estimate import (
     duration,
     load_wall_times,
     member_name,
+    member_time,
     rates,
     seconds_of,
     spec_estimate,
@@ -73,7 +74,8 @@ def status(out: str | Path, quick: bool = False, seed_range: str = "confirmatory
     if not out.is_dir():
         raise FileNotFoundError(f"status: no folder {out} (give the --out of the run)")
     _, names = catalogue_plan(claims_file, only)
-    by_world, cost = rates(load_wall_times(), quick), seconds_of(quick)
+    times = load_wall_times()
+    by_world, cost = rates(times, quick), seconds_of(quick)
     now = time.time() if now is None else now
     catalogue_runs = tuple(d for d in sorted(out.iterdir()) if d.is_dir())  # reproduce's
     parts = []
@@ -87,27 +89,31 @@ def status(out: str | Path, quick: bool = False, seed_range: str = "confirmatory
             d = out / item.name
             found = [(item.name, item, d, d if finished_run(d, item) else None)]
         for label, spec, folder, here in found:
-            parts.append(part_status(name, label, spec, folder, here, by_world, now))
+            own = member_time(times, name, label, quick) if name in SUITES else None
+            one = spec_estimate(spec, by_world)
+            expected = ((own[0], f"measured {own[1]}") if own else
+                        (one[0], f"{one[1]}'s rate") if one else None)
+            parts.append(part_status(name, label, spec, folder, here, expected, now))
     return parts
 
 
 def part_status(experiment: str, label: str, spec: ExperimentSpec, folder: Path,
-                here: Path | None, by_world: dict, now: float) -> Part:
+                here: Path | None, expected: tuple[float, str] | None, now: float) -> Part:
     """Where the run of ``spec`` into ``folder`` stands; ``here``: the finished run it
-    uses, if any (a suite member may use one in another folder)."""
+    uses, if any (a suite member may use one in another folder); ``expected``: its whole
+    run's expected seconds and their basis (``"loops's rate"``), or ``None``."""
     runs = spec.seeds * len(spec.conditions)
     part = dict(experiment=experiment, label=label, runs=runs)
     if here is not None:
         return Part(state="done", done=runs, spent_s=_spent(here), left_s=0.0,
                     basis="finished" if here == folder else f"reused from {here.name}",
                     folder=here, **part)
-    estimate = spec_estimate(spec, by_world)
-    whole = estimate[0] if estimate else math.nan
+    whole = expected[0] if expected else math.nan
     stage = folder.parent / f".{folder.name}.partial"
     staged = _staged(stage, spec)
     if staged is None:
         return Part(state="not started", done=0, spent_s=math.nan, left_s=whole,
-                    basis=f"estimate ({estimate[1]}'s rate)" if estimate else "no estimate",
+                    basis=f"estimate ({expected[1]})" if expected else "no estimate",
                     folder=folder, **part)
     seeds, events, same_spec = staged
     running = being_written(stage)

@@ -143,7 +143,7 @@ def test_a_real_interrupted_run_reads_as_stopped(tmp_path, monkeypatch):
     spec, out = tiny_spec(seeds=2), tmp_path / "tiny"
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_experiment(spec, out, workers=0, seeds_per_job=1, progress=False, figures=False)
-    part = part_status("tiny", "tiny", spec, out, None, {}, time.time())
+    part = part_status("tiny", "tiny", spec, out, None, None, time.time())
     assert part.state == "stopped" and part.done == len(spec.conditions)  # one seed
     assert math.isfinite(part.spent_s)  # 0 where the job took under the journal's second
     basis, why = part.basis.split("; ")
@@ -279,3 +279,22 @@ def test_a_run_stopped_by_a_failure_says_why_and_an_interrupted_one_does_not(tmp
     (stage / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     (part,) = status(tmp_path, quick=True, only=["loops"])
     assert "stopped:" not in part.basis
+
+
+def test_a_suite_member_not_started_is_expected_to_take_its_own_measured_time(tmp_path):
+    """A member with its own row (``suite/label``) in the committed wall times is
+    expected to take that time; the others take their world's rate."""
+    from experiments.estimate import member_time
+
+    times = load_wall_times()
+    parts = status(tmp_path, only=["lesion-matrix"])
+    assert parts and all(p.state == "not started" for p in parts)
+    measured = 0
+    for p in parts:
+        own = member_time(times, "lesion-matrix", p.label, quick=False)
+        if own is not None:
+            measured += 1
+            assert p.basis == f"estimate (measured {own[1]})" and p.left_s == own[0]
+        else:
+            assert p.basis.startswith("estimate (") and p.basis.endswith("'s rate)")
+    assert measured  # the committed file has some (lesion-matrix/foraging, ...)
