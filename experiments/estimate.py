@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -106,22 +107,19 @@ def rates(times: pd.DataFrame, quick: bool) -> dict[tuple[str, str], tuple[float
 
 def _from_rates(name: str, quick: bool, by_world: dict,
                 times: pd.DataFrame) -> tuple[float, str] | None:
-    """A suite's time as the sum of its members': a member's own measured time where
-    ``times`` has one (:func:`member_name`, at this size), else its work at the measured
-    rate of the catalogued experiment with the same world and trainer (``None`` unless
-    every member has one or the other), and the basis in words."""
+    """A suite's time as the sum of its members' (:func:`member_expected`; ``None``
+    unless every member has an expected time), and the basis in words."""
     size = "quick" if quick else "full"
     seconds, used, measured = 0.0, [], []
     for label, spec in SUITES[name](quick).members:
-        own = member_time(times, name, label, quick)
-        one = (own[0], None) if own is not None else spec_estimate(spec, by_world)
+        one = member_expected(times, by_world, name, label, spec, quick)
         if one is None:
             return None
-        seconds += one[0]
-        if one[1] is None:
-            measured.append((label, own[1]))
-        elif one[1] not in used:
-            used.append(one[1])
+        seconds += one.seconds
+        if one.measured:
+            measured.append((label, one.source))
+        elif one.source not in used:
+            used.append(one.source)
     dates = {d: [label for label, when in measured if when == d] for _, d in measured}
     basis = ["members measured: " + "; ".join(f"{', '.join(labels)} {d}" for d, labels
                                               in dates.items())] if measured else []
@@ -129,6 +127,33 @@ def _from_rates(name: str, quick: bool, by_world: dict,
         basis.append(f"{'the others' if measured else 'members'} at the rates of "
                      f"{', '.join(used)} ({size}, work ratio)")
     return seconds, "; ".join(basis)
+
+
+class Expected(NamedTuple):
+    """A run's expected seconds and where they come from: ``measured`` (its own measured
+    time; ``source`` the date) or not (its work at a world's rate; ``source`` the
+    catalogued experiment whose rate it is)."""
+
+    seconds: float
+    measured: bool
+    source: str
+
+    def basis(self) -> str:
+        """``measured DATE`` or ``EXPERIMENT's rate``."""
+        return f"measured {self.source}" if self.measured else f"{self.source}'s rate"
+
+
+def member_expected(times: pd.DataFrame, by_world: dict, suite: str | None, label: str,
+                    spec, quick: bool) -> Expected | None:
+    """The expected time of a spec run as ``label`` of ``suite`` (``None``: not a suite
+    member): the member's own measured time at this size where ``times`` has one
+    (:func:`member_time`), else its work at the measured rate of its world and trainer
+    (:func:`spec_estimate`); ``None`` without either."""
+    own = member_time(times, suite, label, quick) if suite is not None else None
+    if own is not None:
+        return Expected(own[0], True, own[1])
+    one = spec_estimate(spec, by_world)
+    return None if one is None else Expected(one[0], False, one[1])
 
 
 def seconds_of(quick: bool, path: str | Path = WALL_TIMES):

@@ -32,11 +32,10 @@ from experiments.estimate import (
     WALL_TIMES,
     duration,
     load_wall_times,
+    member_expected,
     member_name,
-    member_time,
     rates,
     seconds_of,
-    spec_estimate,
 )
 from experiments.runner.store import (
     Journal,
@@ -89,10 +88,9 @@ def status(out: str | Path, quick: bool = False, seed_range: str = "confirmatory
             d = out / item.name
             found = [(item.name, item, d, d if finished_run(d, item) else None)]
         for label, spec, folder, here in found:
-            own = member_time(times, name, label, quick) if name in SUITES else None
-            one = spec_estimate(spec, by_world)
-            expected = ((own[0], f"measured {own[1]}") if own else
-                        (one[0], f"{one[1]}'s rate") if one else None)
+            got = member_expected(times, by_world, name if name in SUITES else None,
+                                  label, spec, quick)
+            expected = None if got is None else (got.seconds, got.basis())
             parts.append(part_status(name, label, spec, folder, here, expected, now))
     return parts
 
@@ -234,10 +232,11 @@ def record_wall_times(parts: list[Part], quick: bool, how: str,
     times = load_wall_times(path)
     size, date = ("quick" if quick else "full"), date or time.strftime("%Y-%m-%d")
     rows = []
-    members = {member_name(p.experiment, p.label): (p.spent_s, _cores(p.folder), 0)
-               for p in parts if p.experiment in SUITES and p.state == "done"
-               and p.basis == "finished" and not math.isnan(p.spent_s)
-               and _cores(p.folder) is not None}
+    members = {}
+    for p in parts:
+        if p.experiment in SUITES and p.state == "done" and p.basis == "finished" \
+                and not math.isnan(p.spent_s) and (cores := _cores(p.folder)) is not None:
+            members[member_name(p.experiment, p.label)] = (p.spent_s, cores, 0)
     for name, (seconds, cores, reused) in {**finished_wall_times(parts), **members}.items():
         same = times[(times["experiment"] == name) & (times["size"] == size)
                      & (times["seconds"] == round(seconds))]

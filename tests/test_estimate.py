@@ -11,6 +11,8 @@ from experiments.estimate import (
     estimate,
     estimate_text,
     load_wall_times,
+    member_expected,
+    rates,
     wall_time_markdown,
     work,
 )
@@ -74,6 +76,24 @@ def test_a_suite_never_run_is_estimated_member_by_member_from_the_catalogue_rate
     scaled = estimate(["sensitivity"], quick=False,
                       path=_times(tmp_path, [("sensitivity", "quick", 90, "d1", 2, "x")]))
     assert "quick run of d1" in scaled["basis"][0]
+
+
+def test_one_rule_gives_a_member_its_own_time_else_its_worlds_rate(tmp_path):
+    """What the suite's estimate and ``affectlab status`` both use for one member."""
+    times = load_wall_times(_times(tmp_path, [("foraging", "full", 800, "d2", 2, "x"),
+                                              ("sensitivity/base", "full", 1000, "d3", 2, "x")]))
+    by_world = rates(times, False)
+    members = dict(SUITES["sensitivity"](False).members)
+    own = member_expected(times, by_world, "sensitivity", "base", members["base"], False)
+    assert own == (1000.0, True, "d3") and own.basis() == "measured d3"
+    other = member_expected(times, by_world, "sensitivity", "lr-1", members["lr-1"], False)
+    rate = TASKS["foraging"].spec(False).work() / 800
+    assert other.seconds == pytest.approx(members["lr-1"].work() / rate)
+    assert not other.measured and other.basis() == "foraging's rate"
+    # not a suite member: its own row is not looked for; a world never measured: None
+    assert not member_expected(times, by_world, None, "base", members["base"], False).measured
+    social = TASKS["social"].spec(False)
+    assert member_expected(times, by_world, None, "social", social, False) is None
 
 
 def test_duration():
