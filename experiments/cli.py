@@ -9,6 +9,7 @@ affectlab list
 affectlab fit igt DATA [--model agent,ev,pvl-delta] [--free a,b] --out DIR
 affectlab recover igt [--model agent] [--participants 100] --out DIR
 affectlab ablate [--full] [--out DIR] [--variants v1,v2]
+affectlab archive OUT DEST | --claims DEST | --restore DEST OUT
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 import affect  # noqa: F401  (registers the channels)
 import worlds  # noqa: F401  (registers the worlds)
 from affect.channels import CHANNELS
+from experiments import archive
 from experiments.analysis.claims import CLAIMS_FILE, ClaimsError, format_claims
 from experiments.analysis.registration import check_registration, lock_path, register
 from experiments.estimate import seconds_of, with_timeout
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="worlds, affect channels and experiments")
     fit_commands.add_parsers(sub)
     _add_ablate(sub)
+    archive.add_parser(sub)
     return p
 
 
@@ -435,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": cmd_run, "figures": cmd_figures, "bench": cmd_bench, "list": cmd_list,
                "reproduce": cmd_reproduce, "status": cmd_status, "power": cmd_power,
                "fit": fit_commands.cmd_fit, "recover": fit_commands.cmd_recover,
-               "ablate": cmd_ablate, "claims": cmd_claims}
+               "ablate": cmd_ablate, "claims": cmd_claims, "archive": archive.cmd_archive}
     return handler[args.command](args)
 
 

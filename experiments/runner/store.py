@@ -35,13 +35,17 @@ def fingerprint(spec: ExperimentSpec) -> dict[str, Any]:
 def finished_spec(out_dir: str | Path) -> ExperimentSpec | None:
     """The spec of the finished run in ``out_dir`` (its ``manifest.json`` and
     ``results.csv`` present), or ``None``."""
-    out_dir = Path(out_dir)
+    spec = manifest_spec(out_dir)
+    return spec if spec is not None and (Path(out_dir) / "results.csv").is_file() else None
+
+
+def manifest_spec(out_dir: str | Path) -> ExperimentSpec | None:
+    """The spec the ``manifest.json`` of ``out_dir`` records, or ``None``."""
     try:
-        manifest = json.loads((out_dir / "manifest.json").read_text())
-        spec = ExperimentSpec.from_dict(manifest["spec"])
+        manifest = json.loads((Path(out_dir) / "manifest.json").read_text())
+        return ExperimentSpec.from_dict(manifest["spec"])
     except (OSError, json.JSONDecodeError, KeyError, ValueError, TypeError):
         return None
-    return spec if (out_dir / "results.csv").is_file() else None
 
 
 def save_job(job_dir: Path, result: dict[str, Any]) -> Path:

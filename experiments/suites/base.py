@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from affect.storage import atomic_write_json
 from experiments.analysis.claims import CLAIMS_FILE, write_run_claims
 from experiments.runner import check_out_dir, run_experiment
-from experiments.runner.store import fingerprint, finished_spec
+from experiments.runner.store import fingerprint, manifest_spec
 from experiments.spec import ExperimentSpec
 
 
@@ -37,6 +39,11 @@ class Suite:
             reads.
         experiment: the catalogue name whose claims (``claims.toml``) the suite's
             statistics are checked against (none when empty).
+        member_values: ``member_values(label, member_dir)``: the per-run values the
+            report reads of one member, from its ``results.csv``, or from its
+            ``values.csv`` where it has no ``results.csv`` (a member restored from an
+            archive: :mod:`experiments.tools.archive`). A suite that has it can use such
+            a member as finished; ``None``: the report needs every member's results.
     """
 
     name: str
@@ -44,6 +51,7 @@ class Suite:
     report: Callable[[Path, dict[str, Path]], None]
     needs_agents: tuple[str, ...] = ()
     experiment: str = ""
+    member_values: Callable[[str, Path], pd.DataFrame] | None = None
 
     def validate(self) -> Suite:
         """Validate every member spec (unique labels); returns the suite."""
@@ -64,8 +72,9 @@ class Suite:
 
 
 def finished_run(out: Path, spec: ExperimentSpec, needs=("results.csv",)) -> bool:
-    """Whether ``out`` holds a finished run of ``spec`` (same spec, files present)."""
-    old = finished_spec(out)
+    """Whether ``out`` holds a finished run of ``spec``: its manifest records the same spec
+    and the files ``needs`` are present."""
+    old = manifest_spec(out)
     return old is not None and fingerprint(old) == fingerprint(spec) and all(
         (Path(out) / n).is_file() for n in needs)
 
@@ -115,12 +124,16 @@ def finished_member(suite: Suite, i: int, out: Path, reuse: tuple[Path, ...] = (
                     fresh: bool = False) -> Path | None:
     """The finished run of member ``i``'s spec that :func:`run_suite` into ``out`` uses
     instead of running it (its own folder unless ``fresh``, a ``reuse`` folder, or unless
-    ``fresh`` the catalogued run ``OUT/../<spec name>``), or ``None``."""
+    ``fresh`` the catalogued run ``OUT/../<spec name>``), or ``None``. Where the suite
+    reads its members' values (:attr:`Suite.member_values`), a run with ``values.csv``
+    instead of ``results.csv`` (restored from an archive) counts as finished."""
     label, spec = suite.members[i]
-    needs = ("results.csv",) + (("agents.npz",) if label in suite.needs_agents else ())
+    agents = ("agents.npz",) if label in suite.needs_agents else ()
+    needs = [("results.csv", *agents)] + (
+        [("values.csv", *agents)] if suite.member_values is not None else [])
     places = ([] if fresh else [out / label]) + [Path(r) for r in reuse] + (
         [] if fresh else [out.parent / spec.name])
-    return next((d for d in places if finished_run(d, spec, needs)), None)
+    return next((d for d in places if any(finished_run(d, spec, n) for n in needs)), None)
 
 
 def _member(suite: Suite, i: int, n: int, out: Path, where: tuple, fresh: bool,

@@ -102,7 +102,7 @@ def suite(quick: bool = False) -> Suite:
                                    conditions=conds, seeds=seeds, total_steps=steps)
         members.append((task, spec))
     return Suite("lesion-matrix-quick" if quick else "lesion-matrix", tuple(members), report,
-                 experiment="lesion-matrix")
+                 experiment="lesion-matrix", member_values=member_values)
 
 
 def parse_condition(name: str):
@@ -116,19 +116,27 @@ def parse_condition(name: str):
 
 def matrix_values(dirs: dict[str, Path]) -> pd.DataFrame:
     """Per-run values of every task's headline measures (metric ``<task>:<metric>``): for
-    each onset, intact and that onset's lesions (what ``values.csv`` holds)."""
-    frames = []
-    for task, d in dirs.items():
-        df = read_results(Path(d) / "results.csv",
-                          {h.metric for h in HEADLINES[task][1].values()})
-        for onset, h in HEADLINES[task][1].items():
-            table = per_run(df, h.metric, h.how)
-            keep = [c for c in table["condition"].unique()
-                    if c == "intact" or (parse_condition(c) or (0, 0, ""))[2] == onset]
-            frames.append(table[table["condition"].isin(keep)].assign(
-                metric=f"{task}:{h.metric}"))
+    each onset, intact and that onset's lesions (what ``values.csv`` holds), from each
+    task's member folder (:func:`member_values`)."""
+    frames = [member_values(task, d) for task, d in dirs.items()]
     out = pd.concat(frames, ignore_index=True).drop_duplicates(["condition", "seed", "metric"])
     return out.assign(trials=np.nan)
+
+
+def member_values(task: str, d: Path) -> pd.DataFrame:
+    """One task's rows of :func:`matrix_values`: computed from ``d/results.csv``, or read
+    from ``d/values.csv`` where there is no ``results.csv`` (an archived member)."""
+    d = Path(d)
+    if not (d / "results.csv").is_file() and (d / "values.csv").is_file():
+        return pd.read_csv(d / "values.csv").drop(columns="trials", errors="ignore")
+    df = read_results(d / "results.csv", {h.metric for h in HEADLINES[task][1].values()})
+    frames = []
+    for onset, h in HEADLINES[task][1].items():
+        table = per_run(df, h.metric, h.how)
+        keep = [c for c in table["condition"].unique()
+                if c == "intact" or (parse_condition(c) or (0, 0, ""))[2] == onset]
+        frames.append(table[table["condition"].isin(keep)].assign(metric=f"{task}:{h.metric}"))
+    return pd.concat(frames, ignore_index=True)
 
 
 def effects_table(values: pd.DataFrame) -> pd.DataFrame:
