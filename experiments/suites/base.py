@@ -42,7 +42,7 @@ class Suite:
         member_values: ``member_values(label, member_dir)``: the per-run values the
             report reads of one member, from its ``results.csv``, or from its
             ``values.csv`` where it has no ``results.csv`` (a member restored from an
-            archive: :mod:`experiments.tools.archive`). A suite that has it can use such
+            archive: :mod:`experiments.archive`). A suite that has it can use such
             a member as finished; ``None``: the report needs every member's results.
     """
 
