@@ -119,9 +119,11 @@ def test_claims_on_the_archive_are_the_claims_on_the_run(run, tmp_path, capsys):
         "loops", quick=True).name}), loops, quick=True)  # as reproduce writes it
     pdt.assert_frame_equal(table.reset_index(drop=True), direct.reset_index(drop=True))
     assert "lesion-matrix" in missing and "loops" not in missing
-    assert main(["archive", "--claims", str(dest), "--quick"]) == 0
+    md = tmp_path / "claims.md"
+    assert main(["archive", "--claims", str(dest), "--quick", "--md", str(md)]) == 0
     printed = capsys.readouterr().out
     assert "Not in the archive (claims not checked): " in printed and "`loops-" in printed
+    assert md.read_text() == printed  # what compare_claims reads
 
 
 def test_the_command_line_archives_and_refuses_wrong_paths(run, tmp_path, capsys):
