@@ -12,6 +12,7 @@ import io
 import json
 import os
 import platform
+import subprocess
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -105,3 +106,27 @@ def cpu_id(m: dict[str, Any] | None = None) -> str | None:
     if not m.get("cpu"):
         return None
     return f"{m['cpu']} [{' '.join(m.get('cpu_flags', []))}]"
+
+
+def git_revision(root: str | Path | None = None) -> dict[str, Any]:
+    """``{"revision": commit, "dirty": bool}`` of the git checkout at ``root`` (default:
+    affectlab's own), now; ``None`` values outside a git checkout."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
+                               text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return {"revision": None, "dirty": None}
+    if rev.returncode != 0:
+        return {"revision": None, "dirty": None}
+    return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def revision_id(git: dict[str, Any]) -> str | None:
+    """A :func:`git_revision` record in one string: the commit, with ``+uncommitted``
+    where the checkout had changes not committed; ``None`` outside a checkout."""
+    if not git.get("revision"):
+        return None
+    return git["revision"] + ("+uncommitted" if git.get("dirty") else "")

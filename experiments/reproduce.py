@@ -192,10 +192,12 @@ def run_stamp(d: Path) -> str:
     git = m.get("git") or {}
     rev = str(git.get("revision") or "?")[:10] + (" (uncommitted changes)"
                                                   if git.get("dirty") else "")
-    several = sum(k != "not recorded" for k in m.get("cpus", {})) > 1
+    several = "".join(f" (its jobs on several {what}: manifest {key})" for key, what in
+                      (("cpus", "CPUs"), ("revisions", "revisions of affectlab"))
+                      if sum(k != "not recorded" for k in m.get(key, {})) > 1)
     return (f"Run {created[:10]}; seeds per condition: {seeds} ({rng} range); {vers}; "
             f"{machine.get('platform', '?')}, {machine.get('cpu_count', '?')} CPUs"
-            f"{_cpu(machine)}{' (its jobs on several CPUs: manifest cpus)' if several else ''}"
+            f"{_cpu(machine)}{several}"
             f"; git {rev}.")
 
 

@@ -210,3 +210,57 @@ def test_each_job_records_its_cpu_and_a_run_on_several_says_so(tmp_path):
     manifest["cpus"] = job_cpus(jobs)
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert "(its jobs on several CPUs: manifest cpus)" in run_stamp(out)
+
+
+def test_each_job_records_the_revision_it_ran_and_a_run_on_several_says_so(tmp_path,
+                                                                           monkeypatch):
+    """A run resumed over several sessions can run on several commits: each job keeps the
+    revision its process loaded (not the checkout's when the manifest is written), the
+    manifest counts the jobs per revision, and a run on two says so."""
+    import subprocess
+
+    import numpy as np
+
+    from affect.storage import git_revision, revision_id
+    from experiments.reproduce import run_stamp
+    from experiments.runner import jobs as jobs_mod
+    from experiments.runner import results as results_mod
+    from experiments.runner.results import job_revisions, revisions_note
+    from experiments.runner.store import load_job, save_job
+
+    job = {"seeds": [3], "metrics": {"m": np.zeros((1, 2))}, "compile_s": 1.0, "run_s": 2.0,
+           "device": "cpu", "seeds_per_call": 1, "cpu": None, "git": "abc+uncommitted"}
+    assert load_job(save_job(tmp_path, job))["git"] == "abc+uncommitted"
+    (tmp_path / "old").mkdir()
+    assert load_job(save_job(tmp_path / "old", {**job, "git": None}))["git"] is None
+    assert revision_id({"revision": "abc", "dirty": False}) == "abc"
+    assert revision_id({"revision": "abc", "dirty": True}) == "abc+uncommitted"
+    assert revision_id({"revision": None, "dirty": None}) is None
+    jobs = [job, {**job, "git": "def"}, {**job, "git": None}]
+    assert job_revisions(jobs) == {"abc+uncommitted": 1, "def": 1, "not recorded": 1}
+    assert "2 revisions of affectlab" in revisions_note(job_revisions(jobs))
+    assert revisions_note(job_revisions(jobs[:1] + jobs[2:])) is None
+
+    # a checkout of its own: the revision loaded stays, the later one is said apart
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "f").write_text("1")
+    subprocess.run([*git, "add", "f"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    loaded = git_revision(repo)
+    assert loaded["revision"] and loaded["dirty"] is False
+    monkeypatch.setattr(results_mod, "LOADED_GIT", loaded)
+    first = run_experiment(tiny_spec(seeds=2), tmp_path / "run", workers=0, progress=False,
+                           figures=False)
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert manifest["git"] == loaded and "git_at_write" in manifest  # this checkout differs
+    # the jobs (run in this process here) keep the revision it loaded
+    assert set(manifest["revisions"]) == {jobs_mod._GIT or "not recorded"}
+    start = json.loads((first / "journal.jsonl").read_text().splitlines()[0])
+    assert start["git"] == revision_id(loaded)
+    assert "several revisions" not in run_stamp(first)
+    manifest["revisions"] = job_revisions(jobs)
+    (first / "manifest.json").write_text(json.dumps(manifest))
+    assert "(its jobs on several revisions of affectlab: manifest revisions)" in run_stamp(first)

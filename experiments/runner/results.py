@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from affect.storage import machine, versions
+from affect.storage import git_revision, machine, revision_id, versions
 from affect.versions import MODEL_VERSION
 from experiments.spec import CONFIRMATORY_SEEDS, ExperimentSpec
 
@@ -57,20 +55,14 @@ def _metric_frame(spec, res, name: str, arr, batch: int, last: int) -> pd.DataFr
     })
 
 
-def git_revision() -> dict[str, Any]:
-    """``{"revision": commit, "dirty": bool}`` of the affectlab checkout (``None`` values
-    outside a git checkout)."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
-                               text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return {"revision": None, "dirty": None}
-    if rev.returncode != 0:
-        return {"revision": None, "dirty": None}
-    return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+LOADED_GIT = git_revision()
+"""The revision of affectlab this process loaded (read when the runner is imported): the
+code that runs, whatever the checkout holds by the time a manifest is written."""
+
+
+def loaded_revision() -> str | None:
+    """:data:`LOADED_GIT` in one string (:func:`affect.storage.revision_id`)."""
+    return revision_id(LOADED_GIT)
 
 
 def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any]],
@@ -87,7 +79,8 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
         "spec": spec.to_dict(),
         "model": MODEL_VERSION,
         "versions": versions(),
-        "git": git_revision(),
+        "git": LOADED_GIT,
+        **({} if (now := git_revision()) == LOADED_GIT else {"git_at_write": now}),
         "seeds": spec.seed_list(),
         "seed_range": {"this_run": spec.seed_range(),
                        "development": [0, CONFIRMATORY_SEEDS - 1],
@@ -97,6 +90,7 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
         "machine": machine(),
         "device": results[0]["device"] if results else None,
         "cpus": job_cpus(results),
+        "revisions": job_revisions(results),
         "workers": workers,
         "sessions": sessions,
         "timings": {
@@ -104,6 +98,7 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
             "wall_s": timing["wall_s"],
             "jobs": [{"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
                       "seeds_per_call": r.get("seeds_per_call"), "cpu": r.get("cpu"),
+                      "git": r.get("git"),
                       "resumed": bool(r.get("resumed", False))} for r in results],
         },
     }
@@ -112,19 +107,49 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
 def job_cpus(results: list[dict[str, Any]]) -> dict[str, int]:
     """How many jobs ran on each CPU (:func:`affect.storage.cpu_id`; ``"not recorded"``
     for jobs written before it was recorded)."""
+    return _counts(results, "cpu")
+
+
+def job_revisions(results: list[dict[str, Any]]) -> dict[str, int]:
+    """How many jobs ran on each revision of affectlab (the one its worker process loaded,
+    :func:`affect.storage.revision_id`; ``"not recorded"`` for jobs written before it was
+    recorded, or run outside a git checkout)."""
+    return _counts(results, "git")
+
+
+def _counts(results: list[dict[str, Any]], key: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for r in results:
-        key = r.get("cpu") or "not recorded"
-        out[key] = out.get(key, 0) + 1
+        k = r.get(key) or "not recorded"
+        out[k] = out.get(k, 0) + 1
     return out
 
 
 def cpus_note(cpus: dict[str, int]) -> str | None:
     """A sentence where a run's jobs ran on more than one recorded CPU (``cpus`` as
     :func:`job_cpus` counts them), else ``None``."""
-    known = {k: n for k, n in cpus.items() if k != "not recorded"}
-    if len(known) < 2:
+    known = _known(cpus)
+    if known is None:
         return None
-    which = "; ".join(f"{n} on {k}" for k, n in sorted(known.items(), key=lambda kv: -kv[1]))
-    return (f"its jobs ran on {len(known)} CPUs ({which}): XLA compiles for each CPU's "
-            "vector sets, so a seed's numbers can depend on where it ran")
+    return (f"its jobs ran on {len(known)} CPUs ({_which(known)}): XLA compiles for each "
+            "CPU's vector sets, so a seed's numbers can depend on where it ran")
+
+
+def revisions_note(revisions: dict[str, int]) -> str | None:
+    """A sentence where a run's jobs ran on more than one recorded revision of affectlab
+    (``revisions`` as :func:`job_revisions` counts them), else ``None``."""
+    known = _known(revisions)
+    if known is None:
+        return None
+    return (f"its jobs ran on {len(known)} revisions of affectlab ({_which(known)}): a "
+            "change between them to what a job computes would make its runs differ "
+            "(git diff between them says)")
+
+
+def _known(counts: dict[str, int]) -> dict[str, int] | None:
+    known = {k: n for k, n in counts.items() if k != "not recorded"}
+    return known if len(known) > 1 else None
+
+
+def _which(known: dict[str, int]) -> str:
+    return "; ".join(f"{n} on {k}" for k, n in sorted(known.items(), key=lambda kv: -kv[1]))

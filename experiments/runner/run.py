@@ -32,7 +32,15 @@ from experiments.runner.pool import (
     spawnable,
 )
 from experiments.runner.ray_pool import Placement, ray_placement, run_in_ray
-from experiments.runner.results import cpus_note, job_cpus, manifest, tidy
+from experiments.runner.results import (
+    cpus_note,
+    job_cpus,
+    job_revisions,
+    loaded_revision,
+    manifest,
+    revisions_note,
+    tidy,
+)
 from experiments.runner.store import (
     Journal,
     Stage,
@@ -160,9 +168,9 @@ def run_experiment(
         print(f"[{spec.name}] " + time_breakdown(
             [r for r in results if not r.get("resumed")], t_jobs - t0, t_written - t_jobs,
             time.perf_counter() - t0, workers), file=sys.stderr)
-        note = cpus_note(job_cpus(results))
-        if note:
-            print(f"[{spec.name}] {note}", file=sys.stderr)
+        for note in (cpus_note(job_cpus(results)), revisions_note(job_revisions(results))):
+            if note:
+                print(f"[{spec.name}] {note}", file=sys.stderr)
     return out_dir
 
 
@@ -254,7 +262,8 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
     workers = min(workers, len(jobs))
     n_cond = len(spec.conditions)
     journal.write("resume" if results else "start", finished_seeds=sorted(done),
-                  jobs=len(jobs), workers=workers, cpu=cpu_id())
+                  jobs=len(jobs), workers=workers, cpu=cpu_id(),
+                  git=loaded_revision())
     bar = Progress(len(seeds) * n_cond, spec.name, progress, parallel=workers, journal=journal)
     bar.done = len(done) * n_cond
     how = f"{plural(len(jobs), 'job')}, {plural(workers, 'worker process', 'es')}"

@@ -60,8 +60,9 @@ def save_job(job_dir: Path, result: dict[str, Any]) -> Path:
         arrays["steps"] = np.asarray(result["steps"])
     for key in ("compile_s", "run_s", "device", "seeds_per_call"):
         arrays[key] = np.asarray(result[key])
-    if result.get("cpu"):
-        arrays["cpu"] = np.asarray(result["cpu"])
+    for key in ("cpu", "git"):  # absent where unknown
+        if result.get(key):
+            arrays[key] = np.asarray(result[key])
     return atomic_savez(job_dir / f"{name}.npz", arrays)
 
 
@@ -78,6 +79,7 @@ def load_job(path: Path) -> dict[str, Any]:
             "device": str(z["device"]),
             "seeds_per_call": int(z["seeds_per_call"]) if "seeds_per_call" in z.files else None,
             "cpu": str(z["cpu"]) if "cpu" in z.files else None,
+            "git": str(z["git"]) if "git" in z.files else None,
             "resumed": True,
         }
 
