@@ -109,19 +109,22 @@ def cpu_id(m: dict[str, Any] | None = None) -> str | None:
 
 
 def git_revision(root: str | Path | None = None) -> dict[str, Any]:
-    """``{"revision": commit, "dirty": bool}`` of the git checkout at ``root`` (default:
-    affectlab's own), now; ``None`` values outside a git checkout."""
-    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
+    """``{"revision": commit, "dirty": bool}`` of the git checkout whose top folder is
+    ``root`` (default: affectlab's own, where it is installed from a checkout), now;
+    ``None`` values elsewhere, e.g. an installed package inside another project's
+    checkout (whose commit is not affectlab's)."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root).resolve()
+    unknown = {"revision": None, "dirty": None}
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
+        rev = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=root,
+                             capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0 or Path(rev.stdout.split("\n")[0]).resolve() != root:
+            return unknown
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
                                text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
-        return {"revision": None, "dirty": None}
-    if rev.returncode != 0:
-        return {"revision": None, "dirty": None}
-    return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+        return unknown
+    return {"revision": rev.stdout.split("\n")[1].strip(), "dirty": bool(dirty.stdout.strip())}
 
 
 def revision_id(git: dict[str, Any]) -> str | None:

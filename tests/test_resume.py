@@ -251,6 +251,11 @@ def test_each_job_records_the_revision_it_ran_and_a_run_on_several_says_so(tmp_p
     subprocess.run([*git, "commit", "-qm", "one"], check=True)
     loaded = git_revision(repo)
     assert loaded["revision"] and loaded["dirty"] is False
+    # a folder inside another checkout (an installed package in a project's venv) is not
+    # that checkout: its commit is not affectlab's
+    (repo / "site-packages").mkdir()
+    assert git_revision(repo / "site-packages") == {"revision": None, "dirty": None}
+    assert git_revision(tmp_path / "old")["revision"] is None  # no checkout at all
     monkeypatch.setattr(results_mod, "LOADED_GIT", loaded)
     first = run_experiment(tiny_spec(seeds=2), tmp_path / "run", workers=0, progress=False,
                            figures=False)
