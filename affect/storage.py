@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import tempfile
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,14 @@ def git_revision(root: str | Path | None = None) -> dict[str, Any]:
     except (OSError, subprocess.TimeoutExpired):
         return unknown
     return {"revision": rev.stdout.split("\n")[1].strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+@cache
+def loaded_git() -> dict[str, Any]:
+    """:func:`git_revision` of affectlab's checkout the first time this process asks:
+    the runner asks when it is imported, so it is the revision of the code the process
+    runs, whatever the checkout holds later."""
+    return git_revision()
 
 
 def revision_id(git: dict[str, Any]) -> str | None:

@@ -28,7 +28,7 @@ from affect.lesion import stack_lesions
 from affect.networks import init_params
 from affect.online import make_session
 from affect.ppo import Static, init_agent_params, input_dim, make_static, make_train
-from affect.storage import cpu_id, git_revision, revision_id
+from affect.storage import cpu_id, loaded_git, revision_id
 from experiments.agents import flatten_params
 from experiments.spec import ExperimentSpec
 from experiments.tasks import session_analysis
@@ -36,7 +36,7 @@ from worlds.registry import make
 
 _COMPILED: dict[str, Any] = {}
 _CPU = cpu_id()  # the CPU this process runs its jobs on (a Ray task's node's own)
-_GIT = revision_id(git_revision())  # the revision of affectlab this process loaded
+_GIT = revision_id(loaded_git())  # the revision of affectlab this process loaded
 
 
 def job_key(spec: ExperimentSpec, num_seeds: int) -> str:

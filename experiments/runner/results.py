@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from affect.storage import git_revision, machine, revision_id, versions
+from affect.storage import git_revision, loaded_git, machine, revision_id, versions
 from affect.versions import MODEL_VERSION
 from experiments.spec import CONFIRMATORY_SEEDS, ExperimentSpec
 
@@ -55,8 +55,8 @@ def _metric_frame(spec, res, name: str, arr, batch: int, last: int) -> pd.DataFr
     })
 
 
-LOADED_GIT = git_revision()
-"""The revision of affectlab this process loaded (read when the runner is imported): the
+LOADED_GIT = loaded_git()
+"""The revision of affectlab this process loaded (:func:`affect.storage.loaded_git`): the
 code that runs, whatever the checkout holds by the time a manifest is written."""
 
 
