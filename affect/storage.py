@@ -24,6 +24,9 @@ import numpy as np
 # The packages whose versions a saved agent or a results manifest records.
 PACKAGES = ("affectlab", "jax", "jaxlib", "flax", "optax", "chex", "numpy", "gymnasium",
             "pandas", "matplotlib", "seaborn")
+COMPUTE_PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy")
+"""The packages a job computes with: another version of one can give a seed other
+numbers (:func:`env_id`)."""
 FILE_MODE = 0o644
 
 
@@ -70,6 +73,14 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
     return out
+
+
+def env_id(v: dict[str, str] | None = None) -> str:
+    """The versions of Python and :data:`COMPUTE_PACKAGES` of ``v`` (a :func:`versions`
+    record; default this process's) in one string, e.g. ``"python 3.11.7, jax 0.10.2,
+    ..."``: two jobs with different ones may give a seed other numbers."""
+    v = versions() if v is None else v
+    return ", ".join(f"{k} {v.get(k, '?')}" for k in ("python", *COMPUTE_PACKAGES))
 
 
 VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl",

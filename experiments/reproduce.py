@@ -44,6 +44,7 @@ from experiments.analysis.tables import replace_between
 from experiments.catalogue import catalogue_item, catalogue_plan, known_experiments
 from experiments.estimate import duration, estimate, estimate_text, seconds_of, with_timeout
 from experiments.runner import keep_workers, run_experiment
+from experiments.runner.results import ORIGINS
 from experiments.runner.store import run_wall_s
 from experiments.spec import ExperimentSpec
 from experiments.status import status, status_text
@@ -192,8 +193,8 @@ def run_stamp(d: Path) -> str:
     git = m.get("git") or {}
     rev = str(git.get("revision") or "?")[:10] + (" (uncommitted changes)"
                                                   if git.get("dirty") else "")
-    several = "".join(f" (its jobs on several {what}: manifest {key})" for key, what in
-                      (("cpus", "CPUs"), ("revisions", "revisions of affectlab"))
+    several = "".join(f" (its jobs on several {what}: manifest {key})"
+                      for key, what, _ in ORIGINS.values()
                       if sum(k != "not recorded" for k in m.get(key, {})) > 1)
     return (f"Run {created[:10]}; seeds per condition: {seeds} ({rng} range); {vers}; "
             f"{machine.get('platform', '?')}, {machine.get('cpu_count', '?')} CPUs"

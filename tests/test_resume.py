@@ -181,7 +181,7 @@ def test_each_job_records_its_cpu_and_a_run_on_several_says_so(tmp_path):
 
     from affect.storage import cpu_id
     from experiments.reproduce import run_stamp
-    from experiments.runner.results import cpus_note, job_cpus
+    from experiments.runner.results import job_counts, mixed_notes
     from experiments.runner.store import load_job, save_job
 
     job = {"seeds": [3], "metrics": {"m": np.zeros((1, 2))}, "compile_s": 1.0, "run_s": 2.0,
@@ -194,10 +194,11 @@ def test_each_job_records_its_cpu_and_a_run_on_several_says_so(tmp_path):
     assert cpu_id({"cpu": None}) is None
 
     jobs = [job, job, {**job, "cpu": "Other CPU [avx512f]"}, {**job, "cpu": None}]
-    assert job_cpus(jobs) == {"Test CPU [avx2]": 2, "Other CPU [avx512f]": 1,
-                              "not recorded": 1}
-    assert "2 CPUs (2 on Test CPU [avx2]; 1 on Other CPU [avx512f])" in cpus_note(job_cpus(jobs))
-    assert cpus_note(job_cpus([job, {**job, "cpu": None}])) is None
+    assert job_counts(jobs, "cpu") == {"Test CPU [avx2]": 2, "Other CPU [avx512f]": 1,
+                                       "not recorded": 1}
+    (note,) = mixed_notes(jobs)
+    assert "2 CPUs (2 on Test CPU [avx2]; 1 on Other CPU [avx512f])" in note
+    assert mixed_notes([job, {**job, "cpu": None}]) == []
 
     out = run_experiment(tiny_spec(seeds=2), tmp_path / "run", workers=0, progress=False,
                          figures=False)
@@ -207,7 +208,7 @@ def test_each_job_records_its_cpu_and_a_run_on_several_says_so(tmp_path):
     start = json.loads((out / "journal.jsonl").read_text().splitlines()[0])
     assert start["event"] == "start" and start["cpu"] == cpu_id()
     assert "several CPUs" not in run_stamp(out)
-    manifest["cpus"] = job_cpus(jobs)
+    manifest["cpus"] = job_counts(jobs, "cpu")
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert "(its jobs on several CPUs: manifest cpus)" in run_stamp(out)
 
@@ -225,7 +226,7 @@ def test_each_job_records_the_revision_it_ran_and_a_run_on_several_says_so(tmp_p
     from experiments.reproduce import run_stamp
     from experiments.runner import jobs as jobs_mod
     from experiments.runner import results as results_mod
-    from experiments.runner.results import job_revisions, revisions_note
+    from experiments.runner.results import job_counts, mixed_notes
     from experiments.runner.store import load_job, save_job
 
     job = {"seeds": [3], "metrics": {"m": np.zeros((1, 2))}, "compile_s": 1.0, "run_s": 2.0,
@@ -237,9 +238,10 @@ def test_each_job_records_the_revision_it_ran_and_a_run_on_several_says_so(tmp_p
     assert revision_id({"revision": "abc", "dirty": True}) == "abc+uncommitted"
     assert revision_id({"revision": None, "dirty": None}) is None
     jobs = [job, {**job, "git": "def"}, {**job, "git": None}]
-    assert job_revisions(jobs) == {"abc+uncommitted": 1, "def": 1, "not recorded": 1}
-    assert "2 revisions of affectlab" in revisions_note(job_revisions(jobs))
-    assert revisions_note(job_revisions(jobs[:1] + jobs[2:])) is None
+    assert job_counts(jobs, "git") == {"abc+uncommitted": 1, "def": 1, "not recorded": 1}
+    (note,) = mixed_notes(jobs)
+    assert "2 revisions of affectlab (1 on abc+uncommitted; 1 on def)" in note
+    assert mixed_notes(jobs[:1] + jobs[2:]) == []
 
     # a checkout of its own: the revision loaded stays, the later one is said apart
     repo = tmp_path / "repo"
@@ -266,6 +268,40 @@ def test_each_job_records_the_revision_it_ran_and_a_run_on_several_says_so(tmp_p
     start = json.loads((first / "journal.jsonl").read_text().splitlines()[0])
     assert start["git"] == revision_id(loaded)
     assert "several revisions" not in run_stamp(first)
-    manifest["revisions"] = job_revisions(jobs)
+    manifest["revisions"] = job_counts(jobs, "git")
     (first / "manifest.json").write_text(json.dumps(manifest))
     assert "(its jobs on several revisions of affectlab: manifest revisions)" in run_stamp(first)
+
+
+def test_each_job_records_its_package_versions_and_a_run_with_several_says_so(tmp_path):
+    """A run resumed after an upgrade (or in a venv made again from version ranges) can
+    mix package versions: each job keeps those it computed with."""
+    import numpy as np
+
+    from affect.storage import env_id, versions
+    from experiments.reproduce import run_stamp
+    from experiments.runner.results import job_counts, mixed_notes
+    from experiments.runner.store import load_job, save_job
+
+    here = env_id()
+    assert here.startswith(f"python {versions()['python']}, jax ") and "numpy" in here
+    assert env_id({"python": "3.11", "jax": "1"}) == (
+        "python 3.11, jax 1, jaxlib ?, flax ?, optax ?, chex ?, numpy ?")
+    job = {"seeds": [3], "metrics": {"m": np.zeros((1, 2))}, "compile_s": 1.0, "run_s": 2.0,
+           "device": "cpu", "seeds_per_call": 1, "env": here}
+    assert load_job(save_job(tmp_path, job))["env"] == here
+    jobs = [job, {**job, "env": "python 3.11, jax 1"}]
+    (note,) = mixed_notes(jobs)
+    assert "2 sets of package versions" in note
+
+    out = run_experiment(tiny_spec(seeds=2), tmp_path / "run", workers=0, progress=False,
+                         figures=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["environments"] == {here: 2}
+    assert {j["env"] for j in manifest["timings"]["jobs"]} == {here}
+    start = json.loads((out / "journal.jsonl").read_text().splitlines()[0])
+    assert start["env"] == here
+    manifest["environments"] = job_counts(jobs, "env")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert "(its jobs on several sets of package versions: manifest environments)" in \
+        run_stamp(out)

@@ -28,7 +28,7 @@ from affect.lesion import stack_lesions
 from affect.networks import init_params
 from affect.online import make_session
 from affect.ppo import Static, init_agent_params, input_dim, make_static, make_train
-from affect.storage import cpu_id, loaded_git, revision_id
+from affect.storage import cpu_id, env_id, loaded_git, revision_id
 from experiments.agents import flatten_params
 from experiments.spec import ExperimentSpec
 from experiments.tasks import session_analysis
@@ -37,6 +37,7 @@ from worlds.registry import make
 _COMPILED: dict[str, Any] = {}
 _CPU = cpu_id()  # the CPU this process runs its jobs on (a Ray task's node's own)
 _GIT = revision_id(loaded_git())  # the revision of affectlab this process loaded
+_ENV = env_id()  # the versions of the packages it computes with
 
 
 def job_key(spec: ExperimentSpec, num_seeds: int) -> str:
@@ -54,8 +55,9 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
     block, ``(S, C)`` for ``eval/*`` and ``test/*``), ``steps`` (the step of each ``U``
     entry for online sessions, else ``None``), ``agents`` (final parameters, flattened,
     leaves ``(S, C, ...)``; ``None`` for online runs), ``compile_s``, ``run_s``,
-    ``device``, ``seeds_per_call``, ``cpu`` (:func:`affect.storage.cpu_id`) and
-    ``git`` (the revision of affectlab this process loaded).
+    ``device``, ``seeds_per_call`` and where it ran (:data:`~experiments.runner.results.
+    ORIGINS`): ``cpu`` (:func:`affect.storage.cpu_id`), ``git`` (the revision of
+    affectlab this process loaded) and ``env`` (:func:`affect.storage.env_id`).
     """
     world, world_params = spec.make_world()
     static = make_static(world, spec.trainer_config())
@@ -92,7 +94,8 @@ def run_job(spec: ExperimentSpec, seeds: list[int]) -> dict[str, Any]:
         _check_per_run(spec, metrics, n_s, n_c)
     return {"steps": steps, "seeds": list(seeds), "metrics": metrics, "agents": agents,
             "compile_s": compile_s, "run_s": run_s, "device": str(jax.devices()[0]),
-            "seeds_per_call": per_call, "cpu": _CPU, "git": _GIT}
+            "seeds_per_call": per_call, "cpu": _CPU, "git": _GIT,
+            "env": _ENV}
 
 
 def seeds_per_call(n_seeds: int) -> int:
@@ -189,4 +192,5 @@ def _run_host_job(spec, static, affect_params, lesions, seeds, keys, params):
     return {"steps": None, "seeds": list(seeds), "metrics": stack(metrics),
             "agents": stack(agents), "compile_s": compile_s,
             "run_s": time.perf_counter() - t0 - compile_s, "device": str(jax.devices()[0]),
-            "seeds_per_call": 1, "cpu": _CPU, "git": _GIT}
+            "seeds_per_call": 1, "cpu": _CPU, "git": _GIT,
+            "env": _ENV}

@@ -71,9 +71,12 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
     seeds, runs, machine, device, workers, sessions and the timings of every job, and the
     version of the model (:data:`affect.versions.MODEL_VERSION`). ``timing``: the first
     session's start (``started``, epoch seconds) and the wall seconds of all sessions
-    together (``wall_s``); ``total_s`` is the time since the first start. ``cpus``
-    counts the jobs per CPU they ran on (:func:`job_cpus`): a run resumed on another
-    machine, or spread over a cluster's nodes, can have several."""
+    together (``wall_s``); ``total_s`` is the time since the first start. ``cpus``,
+    ``revisions`` and ``environments`` count the jobs per CPU, revision of affectlab and
+    package versions they ran with (:data:`ORIGINS`): a run resumed on another machine,
+    after a commit or an upgrade, or spread over a cluster's nodes, can have several.
+    ``git`` is the revision this process loaded; ``git_at_write``, where the checkout
+    has moved on since, the later one."""
     return {
         "experiment": spec.name,
         "spec": spec.to_dict(),
@@ -89,35 +92,35 @@ def manifest(spec: ExperimentSpec, df: pd.DataFrame, results: list[dict[str, Any
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
         "device": results[0]["device"] if results else None,
-        "cpus": job_cpus(results),
-        "revisions": job_revisions(results),
+        **{name: job_counts(results, key) for key, (name, _, _) in ORIGINS.items()},
         "workers": workers,
         "sessions": sessions,
         "timings": {
             "total_s": time.time() - timing["started"],
             "wall_s": timing["wall_s"],
             "jobs": [{"seeds": r["seeds"], "compile_s": r["compile_s"], "run_s": r["run_s"],
-                      "seeds_per_call": r.get("seeds_per_call"), "cpu": r.get("cpu"),
-                      "git": r.get("git"),
+                      "seeds_per_call": r.get("seeds_per_call"),
+                      **{key: r.get(key) for key in ORIGINS},
                       "resumed": bool(r.get("resumed", False))} for r in results],
         },
     }
 
 
-def job_cpus(results: list[dict[str, Any]]) -> dict[str, int]:
-    """How many jobs ran on each CPU (:func:`affect.storage.cpu_id`; ``"not recorded"``
-    for jobs written before it was recorded)."""
-    return _counts(results, "cpu")
+ORIGINS = {
+    "cpu": ("cpus", "CPUs", "XLA compiles for each CPU's vector sets, so a seed's numbers "
+            "can depend on where it ran"),
+    "git": ("revisions", "revisions of affectlab", "a change between them to what a job "
+            "computes would make its runs differ (git diff between them says)"),
+    "env": ("environments", "sets of package versions", "another jax, jaxlib, flax, "
+            "optax, chex, numpy or Python can give a seed other numbers"),
+}
+"""Where a job ran, as it records it: its key, the manifest's count of jobs per value,
+what the values are, and why several in one run matter."""
 
 
-def job_revisions(results: list[dict[str, Any]]) -> dict[str, int]:
-    """How many jobs ran on each revision of affectlab (the one its worker process loaded,
-    :func:`affect.storage.revision_id`; ``"not recorded"`` for jobs written before it was
-    recorded, or run outside a git checkout)."""
-    return _counts(results, "git")
-
-
-def _counts(results: list[dict[str, Any]], key: str) -> dict[str, int]:
+def job_counts(results: list[dict[str, Any]], key: str) -> dict[str, int]:
+    """How many jobs have each value of ``key`` (an :data:`ORIGINS` key; ``"not
+    recorded"`` for jobs written before it was recorded, or where it is unknown)."""
     out: dict[str, int] = {}
     for r in results:
         k = r.get(key) or "not recorded"
@@ -125,30 +128,15 @@ def _counts(results: list[dict[str, Any]], key: str) -> dict[str, int]:
     return out
 
 
-def cpus_note(cpus: dict[str, int]) -> str | None:
-    """A sentence where a run's jobs ran on more than one recorded CPU (``cpus`` as
-    :func:`job_cpus` counts them), else ``None``."""
-    known = _known(cpus)
-    if known is None:
-        return None
-    return (f"its jobs ran on {len(known)} CPUs ({_which(known)}): XLA compiles for each "
-            "CPU's vector sets, so a seed's numbers can depend on where it ran")
-
-
-def revisions_note(revisions: dict[str, int]) -> str | None:
-    """A sentence where a run's jobs ran on more than one recorded revision of affectlab
-    (``revisions`` as :func:`job_revisions` counts them), else ``None``."""
-    known = _known(revisions)
-    if known is None:
-        return None
-    return (f"its jobs ran on {len(known)} revisions of affectlab ({_which(known)}): a "
-            "change between them to what a job computes would make its runs differ "
-            "(git diff between them says)")
-
-
-def _known(counts: dict[str, int]) -> dict[str, int] | None:
-    known = {k: n for k, n in counts.items() if k != "not recorded"}
-    return known if len(known) > 1 else None
+def mixed_notes(results: list[dict[str, Any]]) -> list[str]:
+    """A sentence for each of :data:`ORIGINS` where a run's jobs have more than one
+    recorded value (they ran on two CPUs, two revisions, ...)."""
+    notes = []
+    for key, (_, what, why) in ORIGINS.items():
+        known = {k: n for k, n in job_counts(results, key).items() if k != "not recorded"}
+        if len(known) > 1:
+            notes.append(f"its jobs ran on {len(known)} {what} ({_which(known)}): {why}")
+    return notes
 
 
 def _which(known: dict[str, int]) -> str:

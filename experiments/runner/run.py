@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from affect.storage import atomic_write_json, cpu_id
+from affect.storage import atomic_write_json, cpu_id, env_id
 from experiments.agents import write_agents
 from experiments.runner.cache import enable_compilation_cache
 from experiments.runner.errors import RunnerError
@@ -33,12 +33,9 @@ from experiments.runner.pool import (
 )
 from experiments.runner.ray_pool import Placement, ray_placement, run_in_ray
 from experiments.runner.results import (
-    cpus_note,
-    job_cpus,
-    job_revisions,
     loaded_revision,
     manifest,
-    revisions_note,
+    mixed_notes,
     tidy,
 )
 from experiments.runner.store import (
@@ -168,9 +165,8 @@ def run_experiment(
         print(f"[{spec.name}] " + time_breakdown(
             [r for r in results if not r.get("resumed")], t_jobs - t0, t_written - t_jobs,
             time.perf_counter() - t0, workers), file=sys.stderr)
-        for note in (cpus_note(job_cpus(results)), revisions_note(job_revisions(results))):
-            if note:
-                print(f"[{spec.name}] {note}", file=sys.stderr)
+        for note in mixed_notes(results):
+            print(f"[{spec.name}] {note}", file=sys.stderr)
     return out_dir
 
 
@@ -263,7 +259,7 @@ def _run_jobs(spec: ExperimentSpec, state: Stage, seeds: list[int], seeds_per_jo
     n_cond = len(spec.conditions)
     journal.write("resume" if results else "start", finished_seeds=sorted(done),
                   jobs=len(jobs), workers=workers, cpu=cpu_id(),
-                  git=loaded_revision())
+                  git=loaded_revision(), env=env_id())
     bar = Progress(len(seeds) * n_cond, spec.name, progress, parallel=workers, journal=journal)
     bar.done = len(done) * n_cond
     how = f"{plural(len(jobs), 'job')}, {plural(workers, 'worker process', 'es')}"

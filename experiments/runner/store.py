@@ -60,7 +60,7 @@ def save_job(job_dir: Path, result: dict[str, Any]) -> Path:
         arrays["steps"] = np.asarray(result["steps"])
     for key in ("compile_s", "run_s", "device", "seeds_per_call"):
         arrays[key] = np.asarray(result[key])
-    for key in ("cpu", "git"):  # absent where unknown
+    for key in ("cpu", "git", "env"):  # where it ran; absent where unknown
         if result.get(key):
             arrays[key] = np.asarray(result[key])
     return atomic_savez(job_dir / f"{name}.npz", arrays)
@@ -80,6 +80,7 @@ def load_job(path: Path) -> dict[str, Any]:
             "seeds_per_call": int(z["seeds_per_call"]) if "seeds_per_call" in z.files else None,
             "cpu": str(z["cpu"]) if "cpu" in z.files else None,
             "git": str(z["git"]) if "git" in z.files else None,
+            "env": str(z["env"]) if "env" in z.files else None,
             "resumed": True,
         }
 
