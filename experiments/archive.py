@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from affect.storage import atomic_write_bytes, atomic_write_text
 from experiments.analysis.claims import CLAIMS_FILE, check_all
 from experiments.catalogue import catalogue_item, catalogue_plan
 from experiments.reproduce import claims_markdown, headline, mark_underpowered
@@ -73,8 +74,8 @@ def _keep(src: Path, dest: Path, names: tuple[str, ...], what: str) -> str:
     """Copy the files ``names`` that ``src`` has into ``dest``; a line saying so."""
     dest.mkdir(parents=True, exist_ok=True)
     kept = [n for n in names if (src / n).is_file()]
-    for n in kept:
-        _copy(src / n, dest / n)
+    for n in kept:  # atomically: a crash leaves the old file or the new one
+        atomic_write_bytes(dest / n, (src / n).read_bytes())
     return f"{what}: archived {', '.join(kept)}"
 
 
@@ -83,17 +84,8 @@ def _keep_member(suite: Suite, label: str, src: Path, dest: Path) -> str:
     and journal into ``dest``."""
     line = _keep(src, dest, MEMBER_RECORDS, f"{suite.experiment or suite.name}/{label}")
     values = suite.member_values(label, src)
-    tmp = dest / ".values.csv.tmp"
-    values.to_csv(tmp, index=False)
-    tmp.replace(dest / "values.csv")
+    atomic_write_text(dest / "values.csv", values.to_csv(index=False))
     return line + f", values.csv ({len(values):,} rows)"
-
-
-def _copy(src: Path, dest: Path) -> None:
-    """Copy atomically (a crash leaves the old file or the new one, never half of one)."""
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
 
 
 def archived_claims(dest: str | Path, quick: bool = False,
