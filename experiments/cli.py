@@ -36,8 +36,8 @@ from experiments.runner import RunnerError, check_out_dir, check_spec, run_exper
 from experiments.spec import SpecError, load_spec
 from experiments.status import record_wall_times, status, status_text
 from experiments.suites import SUITES, run_suite
+from experiments.suites import report as write_report
 from experiments.tasks import TASKS, get_task
-from experiments.tasks import report as write_report
 from experiments.tools.ablate import ablate
 from experiments.tools.bench import bench_experiment, run_bench
 from worlds.registry import REGISTRY, check_world_id
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run(sub)
 
-    fig = sub.add_parser("figures", help="(re)draw the figure of a results folder")
+    fig = sub.add_parser("figures", help="(re)draw the report of an experiment's or a suite's "
+                         "results folder")
     fig.add_argument("dir", type=Path)
     fig.add_argument("--measures", default=None,
                      help="comma-separated measures to draw, in order (learning-curve "

@@ -105,3 +105,41 @@ def test_a_suite_runs_its_cheapest_members_first(tmp_path, monkeypatch):
     assert [by_work[w] for w in ran][-2:] == ["foraging", "social"]
     assert [cost(dict(suite.members)[by_work[w]]) for w in ran] == sorted(
         cost(spec) for _, spec in suite.members)
+
+
+def test_the_figure_has_a_heat_map_per_onset_and_a_dose_panel_per_task(tmp_path):
+    """Five tasks: two heat maps (full lesions, ``*`` exactly where the paired CI excludes
+    0) and five dose-response panels, one colour per channel in every panel."""
+    from experiments.suites.lesion_matrix import HEADLINES, graded_lesions, matrix_figure
+
+    rng = np.random.default_rng(3)
+    dirs = {}
+    for task, (_, heads) in HEADLINES.items():
+        runs = {}
+        for lesion in graded_lesions(["hunger", "frustration"], gains=(0.0, 0.5),
+                                     acquired_gains=(0.0,)):
+            shift = 3.0 if lesion.name == "hunger@0" else 0.0
+            runs[lesion.name] = 10 + shift + rng.normal(0, 0.5, 8)
+        metrics = dict.fromkeys(h.metric for h in heads.values())
+        d = tmp_path / task
+        d.mkdir()
+        frames = [pd.DataFrame({"condition": c, "seed": np.arange(8), "step": 1,
+                                "metric": m, "value": v})
+                  for m in metrics for c, v in runs.items()]
+        pd.concat(frames).to_csv(d / "results.csv", index=False)
+        dirs[task] = d
+    effects = effects_table(matrix_values(dirs))
+    fig = matrix_figure(effects)
+    titles = [ax.get_title() for ax in fig.axes]
+    for onset in ("developmental", "acquired"):
+        assert any(t.startswith(f"Full lesion, {onset}") for t in titles)
+    assert sum(t.split(":")[0] in HEADLINES for t in titles) == len(HEADLINES)
+    heat = next(ax for ax in fig.axes if ax.get_title().startswith("Full lesion, dev"))
+    starred = sorted(t.get_text() for t in heat.texts if t.get_text().endswith("*"))
+    full = effects[(effects.gain == 0) & (effects.onset == "developmental")]
+    beyond = full[(full.harm_low > 0) | (full.harm_high < 0)]
+    assert len(starred) == len(beyond) >= 1
+    dose = next(ax for ax in fig.axes if ax.get_title().startswith("paralysis:"))
+    colours = {ln.get_label().split(",")[0]: ln.get_color() for ln in dose.lines
+               if "," in ln.get_label()}
+    assert len(set(colours.values())) == len(colours) == 2

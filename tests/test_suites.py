@@ -2,6 +2,7 @@
 tiny runs."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -101,3 +102,68 @@ def test_a_suite_reads_only_the_rows_it_needs_in_chunks(tmp_path):
         want = whole.loc[chosen, RESULT_COLUMNS].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want)
     assert list(read_results(path, {"nothing"})) == RESULT_COLUMNS
+
+
+def test_figures_show_grid_values_and_floors(tmp_path, monkeypatch):
+    """Sensitivity: log axes ticked at the grid's own values, no line joining the
+    optimisers; robustness: the Detour panel shows success itself (a floor of 0 on the
+    held-out layout stays visible where retention would be undefined or vanish)."""
+    from experiments.suites import robustness, sensitivity
+
+    figs = []
+    monkeypatch.setattr(sensitivity, "save_figure", lambda fig, folder: figs.append(fig))
+    monkeypatch.setattr(robustness, "save_figure", lambda fig, folder: figs.append(fig))
+    rng = np.random.default_rng(0)
+    rows = [{"condition": c, "seed": s, "metric": "charts/survival", "value": rng.uniform(),
+             "setting": label, "factor": factor, "setting_value": str(value)}
+            for label, factor, value, _ in sensitivity.settings(False)
+            for c in ("intact", "hunger-lesion") for s in range(4)]
+    sensitivity.draw_figure(pd.DataFrame(rows), tmp_path)
+    lr, opt = figs[0].axes[0], figs[0].axes[3]
+    ticks = sorted(float(t.get_text()) for t in lr.get_xticklabels())
+    assert ticks == sorted({1e-3, 1e-2, 1e-1, 1.0, 10.0, sensitivity.DEFAULT_LR})
+    assert lr.get_xscale() == "log" and not lr.xaxis.get_minorticklocs().size
+    points = [ln for ln in opt.lines if len(ln.get_xdata()) > 2]  # not the intervals
+    assert points and all(ln.get_linestyle() == "None" for ln in points)
+    rows = [{"member": "detour", "width": np.nan, "shift": "held-out-layout",
+             "measure": "success", "condition": c, "seed": s, "base": b, "shifted": 0.0,
+             "retention": 0.0 if b else np.nan}
+            for c, p in (("intact", 1.0), ("frustration-lesion", 0.5)) for s in range(8)
+            for b in [float(s < 8 * p)]]
+    rows += [dict(r, member="foraging-w64", measure="survival", shift="noise", base=0.5,
+                  shifted=0.4, retention=0.8, width=64) for r in rows[:1]]
+    robustness.draw_figure(pd.DataFrame(rows), tmp_path)
+    detour = figs[1].axes[2]
+    heights = sorted(round(p.get_height(), 6) for p in detour.patches if p.get_height() > 0)
+    assert heights == [0.5, 1.0]  # training layout; the held-out bars are at 0
+
+
+def test_affectlab_figures_rewrites_a_suites_report(tmp_path, capsys):
+    """``affectlab figures`` on a finished suite's folder redraws its report from its
+    members, also after the folder has moved; a suite's report takes no measures."""
+    from test_archive import _finished, _member_results
+
+    from experiments.catalogue import catalogue_item
+    from experiments.cli import main
+    from experiments.suites import run_suite
+
+    rng = np.random.default_rng(2)
+    matrix = catalogue_item("lesion-matrix", quick=True)
+    out = tmp_path / "a" / matrix.name
+    for task, spec in matrix.members:
+        _finished(out / task, spec, _member_results(task, spec, rng))
+    run_suite(matrix, out, progress=False)
+    claims = pd.read_csv(out / "claims.csv")
+    (tmp_path / "a").rename(tmp_path / "b")  # the manifest's member folders are gone
+    out = tmp_path / "b" / matrix.name
+    for name in ("figure.png", "claims.csv", "statistics.csv"):
+        (out / name).unlink()
+    assert main(["figures", str(out)]) == 0
+    assert str(out / "figure.png") in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(out / "claims.csv"), claims)
+    assert (out / "statistics.csv").is_file()
+    assert main(["figures", str(out), "--measures", "x"]) == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps(dict(manifest, suite="no-such-suite")))
+    assert main(["figures", str(out)]) == 2
+    assert "does not have" in capsys.readouterr().err

@@ -49,6 +49,33 @@ def new_figure(ncols: int, size: tuple[float, float], font_scale: float = 1.0,
     return fig, axes
 
 
+def new_mosaic(mosaic: list[list[str]], size: tuple[float, float], font_scale: float = 1.0,
+               style: str = "whitegrid") -> tuple:
+    """``(fig, axes)``: a matplotlib ``subplot_mosaic`` layout (``axes`` a dict by label;
+    ``"."`` leaves a cell empty) in seaborn's paper context, for figures with more
+    panels than one row holds."""
+    from matplotlib.figure import Figure  # heavy: with seaborn, only when drawing
+
+    seaborn().set_theme(style=style, context="paper", font_scale=font_scale)
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.subplot_mosaic(mosaic, empty_sentinel=".")
+
+
+def log_axis_at(ax, values, axis: str = "x") -> None:
+    """A log-scaled axis whose ticks are exactly ``values`` (a grid's settings), labelled
+    plainly (``16``, ``0.001``), without minor ticks."""
+    values = sorted({float(v) for v in values})
+    getattr(ax, f"set_{axis}scale")("log")
+    getattr(ax, f"set_{axis}ticks")(values, labels=[f"{v:g}" for v in values])
+    getattr(ax, f"{axis}axis").set_minor_locator(_null_locator())
+
+
+def _null_locator():
+    from matplotlib.ticker import NullLocator  # heavy: only when drawing
+
+    return NullLocator()
+
+
 def save_figure(fig, folder: str | Path, dpi: int = 150, name: str = "figure") -> list[Path]:
     """Write a matplotlib ``Figure`` as ``NAME.png`` and ``NAME.pdf`` (``figure`` by
     default) into ``folder``; returns their paths."""

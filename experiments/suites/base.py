@@ -11,6 +11,7 @@ and are checked on its ``statistics.csv`` into its ``claims.csv``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -107,6 +108,26 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
         "suite": suite.name, "members": {label: spec.to_dict() for label, spec in suite.members},
         "member_dirs": {label: str(d) for label, d in dirs.items()},
         "total_s": time.perf_counter() - t0, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    if suite.experiment:
+        write_run_claims(out, suite.experiment, claims_file)
+    return out
+
+
+def rewrite_report(suite: Suite, out: str | Path, claims_file: str | Path = CLAIMS_FILE) -> Path:
+    """Write the report of a finished suite folder ``out`` again (statistics, tables,
+    figure, claims) from its members' results, where its manifest says they are (or in
+    ``out/<label>`` where the folder has moved since)."""
+    out = Path(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    dirs = {}
+    for label, _ in suite.members:
+        named = Path(manifest.get("member_dirs", {}).get(label, out / label))
+        d = next((p for p in (named, out / label) if p.is_dir()), None)
+        if d is None:
+            raise FileNotFoundError(f"{suite.name}: member {label!r} is neither in {named} "
+                                    f"nor in {out / label}")
+        dirs[label] = d
+    suite.report(out, dirs)
     if suite.experiment:
         write_run_claims(out, suite.experiment, claims_file)
     return out

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from affect.lesion import Lesion
-from experiments.analysis.plots import new_figure, save_figure, seaborn
+from experiments.analysis.plots import new_mosaic, save_figure, seaborn
 from experiments.analysis.tables import compare, per_run, read_results
 from experiments.suites.base import Suite
 from experiments.tasks import TASKS as CATALOGUE
@@ -217,34 +217,68 @@ def report(out: Path, dirs: dict[str, Path]) -> None:
 
 
 def draw_figure(effects: pd.DataFrame, folder: Path) -> None:
-    """Harm heat maps (full lesion, both onsets) and dose-response curves per task."""
-    sns = seaborn()
+    """Write :func:`matrix_figure` as ``figure.png`` and ``figure.pdf`` into ``folder``."""
+    save_figure(matrix_figure(effects), folder)
+
+
+def matrix_figure(effects: pd.DataFrame):
+    """A matplotlib ``Figure``: harm heat maps of the full lesions (both onsets, one
+    colour scale; ``*`` where the paired 95% CI excludes 0) above one dose-response
+    panel per task (developmental solid with its CI band, acquired dashed), at most
+    three panels a row, rows balanced."""
     tasks = list(dict.fromkeys(effects["task"]))
-    fig, axes = new_figure(2 + len(tasks), (4.2 * (2 + len(tasks)), 3.8), style="white")
-    for ax, onset in zip(axes[:2], ("developmental", "acquired"), strict=True):
-        sub = effects[(effects["gain"] == 0.0) & (effects["onset"] == onset)]
+    rows = -(-len(tasks) // 3)
+    k = -(-len(tasks) // rows)  # balanced rows: 4 tasks as 2 x 2, 5 as 3 + 2
+    mosaic = [["developmental"] * k + ["acquired"] * k]
+    for r in range(rows):
+        row = [t for t in tasks[r * k:(r + 1) * k] for _ in range(2)]
+        mosaic.append(row + ["."] * (2 * k - len(row)))
+    fig, axes = new_mosaic(mosaic, (4.4 * k, 3.4 * (rows + 1)), style="white")
+    _draw_heatmaps(effects, tasks, axes)
+    palette = seaborn().color_palette()
+    colour = dict(zip(dict.fromkeys(effects["channel"]), palette, strict=False))
+    for task in tasks:
+        ax = axes[task]
+        for (onset, channel), s in effects[effects["task"] == task].groupby(
+                ["onset", "channel"], sort=False):
+            s = s.sort_values("gain")
+            x, y = np.r_[s["gain"].to_numpy(), 1.0], np.r_[s["harm_g"].to_numpy(), 0.0]
+            acquired = onset == "acquired"
+            ax.plot(x, y, marker="s" if acquired else "o", ls="--" if acquired else "-",
+                    color=colour[channel], alpha=0.7 if acquired else 1.0,
+                    label=f"{channel}, {onset}")
+            if not acquired:
+                lo = np.r_[s["harm_low"].to_numpy(), 0.0]
+                hi = np.r_[s["harm_high"].to_numpy(), 0.0]
+                ax.fill_between(x, lo, hi, color=colour[channel], alpha=0.15, lw=0)
+        ax.axhline(0, color="k", lw=0.6)
+        metrics = dict(effects.loc[effects["task"] == task, ["onset", "metric"]].to_numpy())
+        names = dict.fromkeys(m.split(":", 1)[1] for m in metrics.values())
+        title = " / ".join(names) if len(names) == 1 else ", ".join(
+            f"{o[:3]}. {m.split(':', 1)[1]}" for o, m in metrics.items())
+        ax.set(title=f"{task}: {title}", xlabel="channel gain (1 = intact)",
+               ylabel="harm (Hedges' g)")
+    axes[tasks[0]].legend(fontsize=7)
+    fig.suptitle("Lesion matrix: harm > 0 where the lesion made the task worse (Hedges' g; "
+                 "bands: paired 95% CI, developmental onset)", fontsize=10)
+    return fig
+
+
+def _draw_heatmaps(effects: pd.DataFrame, tasks: list[str], axes: dict) -> None:
+    """The full lesions' harm, channel x task, one map per onset on one colour scale."""
+    full = effects[effects["gain"] == 0.0]
+    lim = float(np.nanmax(np.abs(full["harm_g"]))) if len(full) else 1.0
+    lim = lim if np.isfinite(lim) and lim > 0 else 1.0
+    for onset in ("developmental", "acquired"):
+        sub = full[full["onset"] == onset]
         grid = sub.pivot(index="channel", columns="task", values="harm_g").reindex(
             columns=tasks)
-        lim = float(np.nanmax(np.abs(grid.to_numpy()))) if grid.size else 1.0
-        lim = lim if np.isfinite(lim) and lim > 0 else 1.0
-        sns.heatmap(grid, annot=True, fmt=".2f", cmap="RdBu_r", vmin=-lim, vmax=lim, ax=ax,
-                    cbar_kws={"label": "harm (Hedges' g)"})
-        ax.set(title=f"Full lesion, {onset}: harm to the task", xlabel="", ylabel="")
-    for ax, task in zip(axes[2:], tasks, strict=True):
-        sub = effects[(effects["task"] == task) & (effects["onset"] == "developmental")]
-        sub = sub.sort_values("gain")
-        for channel, s in sub.groupby("channel", sort=False):
-            x = np.r_[s["gain"].to_numpy(), 1.0]
-            y = np.r_[s["harm_g"].to_numpy(), 0.0]
-            lo = np.r_[s["harm_low"].to_numpy(), 0.0]
-            hi = np.r_[s["harm_high"].to_numpy(), 0.0]
-            ax.plot(x, y, marker="o", label=channel)
-            ax.fill_between(x, lo, hi, alpha=0.15)
-        ax.axhline(0, color="k", lw=0.6)
-        metric = sub["metric"].iloc[0].split(":", 1)[1] if len(sub) else ""
-        ax.set(title=f"{task}: dose-response ({metric})", xlabel="channel gain (1 = intact)",
-               ylabel="harm (pooled-SD units, paired 95% CI)")
-        ax.legend(fontsize=7)
-    fig.suptitle("Lesion matrix: every channel x every task (harm > 0: the lesion made the "
-                 "task worse)", fontsize=10)
-    save_figure(fig, folder)
+        beyond = ((sub["harm_low"] > 0) | (sub["harm_high"] < 0)).to_numpy()
+        marks = sub.assign(mark=[f"{g:.2f}" + ("*" if b else "")
+                                 for g, b in zip(sub["harm_g"], beyond, strict=True)])
+        annot = marks.pivot(index="channel", columns="task", values="mark").reindex(
+            index=grid.index, columns=tasks).fillna("")
+        seaborn().heatmap(grid, annot=annot.to_numpy(), fmt="", cmap="RdBu_r", vmin=-lim,
+                          vmax=lim, ax=axes[onset], cbar_kws={"label": "harm (Hedges' g)"})
+        axes[onset].set(title=f"Full lesion, {onset} onset (* 95% CI excludes 0)",
+                        xlabel="", ylabel="")

@@ -41,7 +41,14 @@ import pandas as pd
 from affect.lesion import Lesion, stack_lesions
 from affect.ppo import AgentConfig, independent, make_evaluate
 from experiments.agents import load_agents
-from experiments.analysis.plots import INTERVALS, new_figure, save_figure, seaborn, t_errorbar
+from experiments.analysis.plots import (
+    INTERVALS,
+    log_axis_at,
+    new_figure,
+    save_figure,
+    seaborn,
+    t_errorbar,
+)
 from experiments.analysis.tables import per_run, read_results, write_tables
 from experiments.suites.base import Suite
 from experiments.tasks import foraging, loops, social
@@ -197,13 +204,20 @@ def draw_figure(ret: pd.DataFrame, folder: Path) -> None:
     sns.lineplot(data=fw, x="width", y="retention", hue="condition", marker="o", ax=axes[1],
                  hue_order=list(dict.fromkeys(f["condition"])),
                  errorbar=t_errorbar)
-    axes[1].set(xscale="log", title="Complexity vs robustness: mean retention over shifts",
+    log_axis_at(axes[1], fw["width"])
+    axes[1].axhline(1, color="k", lw=0.6)
+    axes[1].set(title="Complexity vs robustness: mean retention over shifts",
                 xlabel="value-network width", ylabel="shifted / base survival")
-    dt = surv[surv["member"] == "detour"]
-    sns.barplot(data=dt, x="shift", y="retention", hue="condition", ax=axes[2],
+    # success itself, not its ratio: where nobody succeeds on the training layout the
+    # ratio is undefined, and where nobody does on the new one the bars would vanish
+    dt = surv[surv["member"] == "detour"].melt(
+        id_vars=["condition", "seed", "shift"], value_vars=["base", "shifted"],
+        var_name="layout", value_name="success")
+    dt["layout"] = np.where(dt["layout"] == "base", "training layout", dt["shift"])
+    sns.barplot(data=dt, x="condition", y="success", hue="layout", ax=axes[2],
                 errorbar=t_errorbar)
-    axes[2].axhline(1, color="k", lw=0.6)
-    axes[2].set(title="Detour: success retention", ylabel="shifted / base")
+    axes[2].set(title="Detour: success on the training and the held-out layout",
+                ylabel="success rate", xlabel="", ylim=(0, 1.05))
     cm = ret[ret["member"] == "commons"]
     if len(cm):
         sns.barplot(data=cm, x="measure", y="retention", hue="condition", ax=axes[3],

@@ -28,7 +28,13 @@ import pandas as pd
 
 from affect.lesion import Lesion
 from affect.ppo import AgentConfig
-from experiments.analysis.plots import new_figure, save_figure, seaborn, t_errorbar
+from experiments.analysis.plots import (
+    log_axis_at,
+    new_figure,
+    save_figure,
+    seaborn,
+    t_errorbar,
+)
 from experiments.analysis.tables import per_run, read_results, write_tables
 from experiments.suites.base import Suite
 from experiments.tasks import foraging
@@ -121,16 +127,21 @@ def draw_figure(runs: pd.DataFrame, folder: Path) -> None:
                          base.assign(factor=factor, setting_value=str(defaults[factor]))])
         numeric = factor != "optimiser"
         if numeric:
-            sub = sub.assign(x=sub["setting_value"].astype(float))
+            x = sub["setting_value"].astype(float)
+            order = {c: i for i, c in enumerate(dict.fromkeys(sub["condition"]))}
+            step = sub["condition"].map(order) - (len(order) - 1) / 2
+            sub = sub.assign(x=x * 1.08 ** step)  # dodged (a log axis) so intervals show
             sns.lineplot(data=sub, x="x", y="value", hue="condition", marker="o", ax=ax,
-                         errorbar=t_errorbar)
-            ax.set_xscale("log")
-        else:
+                         errorbar=t_errorbar, err_style="bars")
+            log_axis_at(ax, x)
+            ax.axvline(float(defaults[factor]), color="0.6", lw=0.8, ls=":")
+        else:  # categories: points and intervals, no line between unordered settings
             sns.pointplot(data=sub, x="setting_value", y="value", hue="condition", ax=ax,
-                          errorbar=t_errorbar, dodge=0.2)
+                          errorbar=t_errorbar, dodge=0.2, linestyle="none")
         ax.set(title=f"{factor} (default {defaults[factor]})", xlabel=factor,
                ylabel="survival during training")
         ax.legend(fontsize=7)
     fig.suptitle("Sensitivity on Foraging-v0: mean survival over training (95% t intervals over "
-                 "seeds, none below 4; diverged runs count as 0)", fontsize=10)
+                 "seeds, none below 4; diverged runs count as 0; dotted: the default)",
+                 fontsize=10)
     save_figure(fig, folder)
