@@ -167,3 +167,24 @@ def test_affectlab_figures_rewrites_a_suites_report(tmp_path, capsys):
     (out / "manifest.json").write_text(json.dumps(dict(manifest, suite="no-such-suite")))
     assert main(["figures", str(out)]) == 2
     assert "does not have" in capsys.readouterr().err
+
+
+def test_a_rewritten_suite_report_finds_members_that_moved_with_it(tmp_path):
+    """Members are read from the suite's own folder, then where its manifest says, then
+    from a catalogued run next to the suite; none of these is a clear error."""
+    from experiments.suites.base import Suite, rewrite_report
+
+    seen = {}
+    own, reused = tiny_spec(name="own"), tiny_spec(name="catalogued")
+    suite = Suite("s", (("a", own), ("b", reused)),
+                  lambda out, dirs: seen.update(dirs))
+    out = tmp_path / "s"
+    (out / "a").mkdir(parents=True)
+    (tmp_path / "catalogued").mkdir()
+    (out / "manifest.json").write_text(json.dumps(
+        {"suite": "s", "member_dirs": {"a": "gone/a", "b": "gone/catalogued"}}))
+    rewrite_report(suite, out)
+    assert seen == {"a": out / "a", "b": tmp_path / "catalogued"}
+    (tmp_path / "catalogued").rmdir()
+    with pytest.raises(FileNotFoundError, match="member 'b' is in none of"):
+        rewrite_report(suite, out)

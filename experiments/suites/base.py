@@ -115,17 +115,19 @@ def run_suite(suite: Suite, out: str | Path, workers: int | None = None, fresh: 
 
 def rewrite_report(suite: Suite, out: str | Path, claims_file: str | Path = CLAIMS_FILE) -> Path:
     """Write the report of a finished suite folder ``out`` again (statistics, tables,
-    figure, claims) from its members' results, where its manifest says they are (or in
-    ``out/<label>`` where the folder has moved since)."""
+    figure, claims) from its members' results: each in ``out/<label>``, or where the
+    suite's manifest says (a member reused from another run), or, that folder moved with
+    the suite's, in ``out/../<spec name>`` (a catalogued run next to the suite)."""
     out = Path(out)
     manifest = json.loads((out / "manifest.json").read_text())
     dirs = {}
-    for label, _ in suite.members:
-        named = Path(manifest.get("member_dirs", {}).get(label, out / label))
-        d = next((p for p in (named, out / label) if p.is_dir()), None)
+    for label, spec in suite.members:
+        places = [out / label, Path(manifest.get("member_dirs", {}).get(label, out / label)),
+                  out.parent / spec.name]
+        d = next((p for p in places if p.is_dir()), None)
         if d is None:
-            raise FileNotFoundError(f"{suite.name}: member {label!r} is neither in {named} "
-                                    f"nor in {out / label}")
+            raise FileNotFoundError(f"{suite.name}: member {label!r} is in none of "
+                                    f"{', '.join(map(str, dict.fromkeys(places)))}")
         dirs[label] = d
     suite.report(out, dirs)
     if suite.experiment:
