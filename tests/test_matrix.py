@@ -143,3 +143,6 @@ def test_the_figure_has_a_heat_map_per_onset_and_a_dose_panel_per_task(tmp_path)
     colours = {ln.get_label().split(",")[0]: ln.get_color() for ln in dose.lines
                if "," in ln.get_label()}
     assert len(set(colours.values())) == len(colours) == 2
+    only = matrix_figure(effects[effects.onset == "developmental"])  # no acquired lesions
+    assert [ax.get_title() for ax in only.axes].count(heat.get_title()) == 1
+    assert not any(ax.get_title().startswith("Full lesion, acq") for ax in only.axes)

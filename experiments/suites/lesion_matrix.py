@@ -229,12 +229,13 @@ def matrix_figure(effects: pd.DataFrame):
     tasks = list(dict.fromkeys(effects["task"]))
     rows = -(-len(tasks) // 3)
     k = -(-len(tasks) // rows)  # balanced rows: 4 tasks as 2 x 2, 5 as 3 + 2
-    mosaic = [["developmental"] * k + ["acquired"] * k]
+    onsets = [o for o in ("developmental", "acquired") if (effects["onset"] == o).any()]
+    mosaic = [[o for o in onsets for _ in range(2 * k // len(onsets))]]
     for r in range(rows):
         row = [t for t in tasks[r * k:(r + 1) * k] for _ in range(2)]
         mosaic.append(row + ["."] * (2 * k - len(row)))
-    fig, axes = new_mosaic(mosaic, (4.4 * k, 3.4 * (rows + 1)), style="white")
-    _draw_heatmaps(effects, tasks, axes)
+    fig, axes = new_mosaic(mosaic, (4.4 * max(k, 2), 3.4 * (rows + 1)), style="white")
+    _draw_heatmaps(effects, tasks, onsets, axes)
     palette = seaborn().color_palette()
     colour = dict(zip(dict.fromkeys(effects["channel"]), palette, strict=False))
     for task in tasks:
@@ -264,12 +265,13 @@ def matrix_figure(effects: pd.DataFrame):
     return fig
 
 
-def _draw_heatmaps(effects: pd.DataFrame, tasks: list[str], axes: dict) -> None:
+def _draw_heatmaps(effects: pd.DataFrame, tasks: list[str], onsets: list[str],
+                   axes: dict) -> None:
     """The full lesions' harm, channel x task, one map per onset on one colour scale."""
     full = effects[effects["gain"] == 0.0]
     lim = float(np.nanmax(np.abs(full["harm_g"]))) if len(full) else 1.0
     lim = lim if np.isfinite(lim) and lim > 0 else 1.0
-    for onset in ("developmental", "acquired"):
+    for onset in onsets:
         sub = full[full["onset"] == onset]
         grid = sub.pivot(index="channel", columns="task", values="harm_g").reindex(
             columns=tasks)
