@@ -54,6 +54,10 @@ from experiments.tasks import report as write_report
 
 BEGIN, END = "<!-- reproduce:begin -->", "<!-- reproduce:end -->"
 RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
+# a full-size run's docs: its own sections, beside the quick run's (which the two
+# commands of the README reproduce and the pages' readings describe)
+FULL_MARKERS = {"results.md": ("<!-- reproduce-full:begin -->", "<!-- reproduce-full:end -->"),
+                "page": ("<!-- full:begin -->", "<!-- full:end -->")}
 POWER_BEGIN, POWER_END = "<!-- power:begin -->", "<!-- power:end -->"
 POWER_CSV = Path(__file__).resolve().parent / "power.csv"
 
@@ -212,31 +216,46 @@ def _cpu(machine: dict) -> str:
 
 
 def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
-               md: str) -> list[Path]:
+               md: str, quick: bool = True) -> list[Path]:
     """Write the results into the docs site: ``results.md`` (the section ``md``, between
     the reproduce markers), each experiment's block of ``experiments/<name>.md`` (its run's
     stamp, figure and claims, between the results markers) and its figure
-    (``figures/<name>.png``). Pages that do not exist are left alone."""
+    (``figures/<name>.png``). A full-size run (not ``quick``) writes its own sections
+    instead (:data:`FULL_MARKERS`) and figures (``figures/<name>-full.png``), so that a
+    page keeps its quick run's block. Pages that do not exist are left alone."""
     docs = Path(docs)
+    (begin, end), (page_begin, page_end) = (
+        ((BEGIN, END), (RESULTS_BEGIN, RESULTS_END)) if quick
+        else (FULL_MARKERS["results.md"], FULL_MARKERS["page"]))
     written = []
     results = docs / "results.md"
     if results.is_file():
-        results.write_text(replace_section(results.read_text(), md))
+        _replace_in(results, md, begin, end)
         written.append(results)
     for name, d in dirs.items():
         page = docs / "experiments" / f"{name}.md"
         if not page.is_file():
             continue
         lines = [run_stamp(Path(d)), ""]
+        figure = f"{name}.png" if quick else f"{name}-full.png"
         if (Path(d) / "figure.png").is_file():
             (docs / "figures").mkdir(exist_ok=True)
-            shutil.copyfile(Path(d) / "figure.png", docs / "figures" / f"{name}.png")
-            lines += [f"![{name}: the figure of the latest run](../figures/{name}.png)", ""]
+            shutil.copyfile(Path(d) / "figure.png", docs / "figures" / figure)
+            lines += [f"![{name}: the figure of the {'latest' if quick else 'full-size'} "
+                      f"run](../figures/{figure})", ""]
         lines += claims_markdown(table[table["experiment"] == name])
-        page.write_text(replace_section(page.read_text(), "\n".join(lines), RESULTS_BEGIN,
-                                        RESULTS_END))
+        _replace_in(page, "\n".join(lines), page_begin, page_end)
         written.append(page)
     return written
+
+
+def _replace_in(path: Path, section: str, begin: str, end: str) -> None:
+    """Replace the section between ``begin`` and ``end`` of the file ``path``; a
+    :class:`ClaimsError` naming the file where it has no such section."""
+    try:
+        path.write_text(replace_between(path.read_text(), section, begin, end))
+    except ValueError as e:
+        raise ClaimsError(f"{path}: {e.args[0]}") from None
 
 
 def run_one(name: str, out: Path, quick: bool, fresh: bool, workers: int | None,
@@ -336,7 +355,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
         readme.write_text(replace_section(readme.read_text(), md))
         print(f"reproduce: replaced the results section of {readme}")
     if docs is not None:
-        written = write_docs(docs, table, dirs, md)
+        written = write_docs(docs, table, dirs, md, quick)
         print(f"reproduce: wrote the results of {len(written)} docs pages under {docs}")
     return 0
 

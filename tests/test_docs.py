@@ -126,13 +126,15 @@ def test_every_python_block_of_the_docs_is_included_from_examples_or_runs(tmp_pa
             assert proc.returncode == 0, f"{page.name}:\n{proc.stderr[-2000:]}"
 
 
-def test_every_experiment_has_a_page_with_its_results_block():
+def test_every_experiment_has_a_page_with_its_results_blocks():
+    """A quick run's block (with its figure) and a full-size run's section."""
     for name in known_experiments():
         page = ROOT / "docs" / "experiments" / f"{name}.md"
         text = page.read_text()
         block = text.split("<!-- results:begin -->")[1].split("<!-- results:end -->")[0]
         assert f"../figures/{name}.png" in block and "claims" in block.lower(), name
         assert (ROOT / "docs" / "figures" / f"{name}.png").is_file(), name
+        assert text.count("<!-- full:begin -->") == text.count("<!-- full:end -->") == 1, name
 
 
 def test_the_api_reference_names_the_entry_points():

@@ -11,7 +11,7 @@ from test_experiments import tiny_spec
 
 from experiments.analysis.claims import Claim, ClaimsError, adjust, check_claim, load_claims
 from experiments.cli import main
-from experiments.reproduce import BEGIN, END, known_experiments, replace_section
+from experiments.reproduce import BEGIN, END, known_experiments, replace_section, write_docs
 from experiments.spec import CONFIRMATORY_SEEDS, SpecError, confirmatory
 
 # 8 seeds: the lesion lowers m by 0.5 in every seed (+- 0.05), the control is identical
@@ -182,6 +182,21 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     assert "(confirmatory range)" in block and "`felt`" in block  # stamp and its claims
     assert (docs / "figures" / "foraging.png").is_file()
     assert "1 of 1 confirmatory claims pass" in (docs / "results.md").read_text()
+    # a full-size run writes its own sections and figure; the quick block stays
+    quick_block = page.read_text()
+    with pytest.raises(ClaimsError, match="results.md: the file has no <!-- reproduce-full"):
+        write_docs(docs, table, {"foraging": tmp_path / "r" / "tiny"}, "full md", quick=False)
+    page.write_text(quick_block + "<!-- full:begin -->\n<!-- full:end -->\n")
+    (docs / "results.md").write_text(
+        (docs / "results.md").read_text() + "<!-- reproduce-full:begin -->\n"
+        "<!-- reproduce-full:end -->\n")
+    write_docs(docs, pd.read_csv(tmp_path / "r" / "claims.csv"),
+               {"foraging": tmp_path / "r" / "tiny"}, "full md", quick=False)
+    full = page.read_text().split("<!-- full:begin -->")[1]
+    assert page.read_text().startswith(quick_block) and "../figures/foraging-full.png" in full
+    assert "`felt`" in full and (docs / "figures" / "foraging-full.png").is_file()
+    text = (docs / "results.md").read_text()
+    assert "full md" in text and "1 of 1 confirmatory claims pass" in text
     manifest = json.loads((tmp_path / "r" / "tiny" / "manifest.json").read_text())
     assert manifest["seed_range"]["this_run"] == "confirmatory"  # fresh seeds
     assert min(manifest["seeds"]) >= CONFIRMATORY_SEEDS
