@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 from test_experiments import tiny_spec
 
-from experiments.analysis.claims import Claim, ClaimsError, adjust, check_claim, load_claims
+from experiments.analysis.claims import (
+    Claim,
+    ClaimsError,
+    adjust,
+    check_all,
+    check_claim,
+    load_claims,
+)
 from experiments.cli import main
 from experiments.reproduce import BEGIN, END, known_experiments, replace_section, write_docs
 from experiments.spec import CONFIRMATORY_SEEDS, SpecError, confirmatory
@@ -182,21 +189,6 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     assert "(confirmatory range)" in block and "`felt`" in block  # stamp and its claims
     assert (docs / "figures" / "foraging.png").is_file()
     assert "1 of 1 confirmatory claims pass" in (docs / "results.md").read_text()
-    # a full-size run writes its own sections and figure; the quick block stays
-    quick_block = page.read_text()
-    with pytest.raises(ClaimsError, match="results.md: the file has no <!-- reproduce-full"):
-        write_docs(docs, table, {"foraging": tmp_path / "r" / "tiny"}, "full md", quick=False)
-    page.write_text(quick_block + "<!-- full:begin -->\n<!-- full:end -->\n")
-    (docs / "results.md").write_text(
-        (docs / "results.md").read_text() + "<!-- reproduce-full:begin -->\n"
-        "<!-- reproduce-full:end -->\n")
-    write_docs(docs, pd.read_csv(tmp_path / "r" / "claims.csv"),
-               {"foraging": tmp_path / "r" / "tiny"}, "full md", quick=False)
-    full = page.read_text().split("<!-- full:begin -->")[1]
-    assert page.read_text().startswith(quick_block) and "../figures/foraging-full.png" in full
-    assert "`felt`" in full and (docs / "figures" / "foraging-full.png").is_file()
-    text = (docs / "results.md").read_text()
-    assert "full md" in text and "1 of 1 confirmatory claims pass" in text
     manifest = json.loads((tmp_path / "r" / "tiny" / "manifest.json").read_text())
     assert manifest["seed_range"]["this_run"] == "confirmatory"  # fresh seeds
     assert min(manifest["seeds"]) >= CONFIRMATORY_SEEDS
@@ -210,6 +202,43 @@ def test_reproduce_runs_checks_and_writes_the_readme_section(tmp_path, monkeypat
     assert "not rerun" not in err and "recomputes it" not in err
     again = json.loads((tmp_path / "r" / "tiny" / "manifest.json").read_text())
     assert again["timings"]["total_s"] != before
+
+
+def test_a_full_size_run_writes_its_own_docs_sections(tmp_path):
+    """Beside a quick run's block, a full-size run writes its own page section, figure
+    and results.md section; a file without the markers is an error that names it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"created": "2026-12-03", "seeds": [0]}))
+    (run / "figure.png").write_bytes(b"png")
+    pd.DataFrame({"condition": ["intact"] * 4 + ["hunger-lesion"] * 4, "seed": [0, 1, 2, 3] * 2,
+                  "metric": "charts/survival", "value": [1, 1.1, 0.9, 1, 0, 0.1, 0.2, 0],
+                  "trials": math.nan}).to_csv(run / "values.csv", index=False)
+    claim = Claim(id="felt", experiment="foraging", kind="confirmatory", claim="c",
+                  condition="hunger-lesion", metric="charts/survival", stat="diff",
+                  expect="<", value=0.0, on="ci")
+    table = check_all([claim], {"foraging": run})
+    docs = tmp_path / "docs"
+    (docs / "experiments").mkdir(parents=True)
+    quick = "# foraging\n<!-- results:begin -->\nquick\n<!-- results:end -->\nreading\n"
+    page = docs / "experiments" / "foraging.md"
+    page.write_text(quick)
+    (docs / "results.md").write_text(f"{BEGIN}\nquick\n{END}\n")
+    with pytest.raises(ClaimsError, match="results.md: the file has no <!-- reproduce-full"):
+        write_docs(docs, table, {"foraging": run}, "full md", quick=False)
+    (docs / "results.md").write_text(f"{BEGIN}\nquick\n{END}\n<!-- reproduce-full:begin -->"
+                                     "\n<!-- reproduce-full:end -->\n")
+    with pytest.raises(ClaimsError, match="foraging.md: the file has no <!-- full:begin"):
+        write_docs(docs, table, {"foraging": run}, "full md", quick=False)
+    page.write_text(quick + "<!-- full:begin -->\n<!-- full:end -->\n")
+    write_docs(docs, table, {"foraging": run}, "full md", quick=False)
+    text = page.read_text()
+    assert text.startswith(quick) and "../figures/foraging-full.png" in text
+    assert "`felt`" in text.split("<!-- full:begin -->")[1]
+    assert (docs / "figures" / "foraging-full.png").is_file()
+    assert not (docs / "figures" / "foraging.png").exists()
+    results = (docs / "results.md").read_text()
+    assert f"{BEGIN}\nquick\n{END}" in results and "\nfull md\n" in results
 
 
 def test_seeds_come_from_one_range():
