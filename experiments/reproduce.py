@@ -249,12 +249,12 @@ def write_docs(docs: str | Path, table: pd.DataFrame, dirs: dict[str, Path],
     return written
 
 
-def _replace_in(path: Path, section: str, begin: str, end: str) -> None:
-    """Replace the section between ``begin`` and ``end`` of the file ``path``; a
-    :class:`ClaimsError` naming the file where it has no such section."""
+def _replace_in(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
+    """:func:`replace_section` in the file ``path``; its :class:`ClaimsError` names the
+    file."""
     try:
-        path.write_text(replace_between(path.read_text(), section, begin, end))
-    except ValueError as e:
+        path.write_text(replace_section(path.read_text(), section, begin, end))
+    except ClaimsError as e:
         raise ClaimsError(f"{path}: {e.args[0]}") from None
 
 
@@ -352,7 +352,7 @@ def reproduce(out: str | Path, quick: bool = False, claims_file: str | Path = CL
           f"{out / 'results.md'}")
     if readme is not None:
         readme = Path(readme)
-        readme.write_text(replace_section(readme.read_text(), md))
+        _replace_in(readme, md)
         print(f"reproduce: replaced the results section of {readme}")
     if docs is not None:
         written = write_docs(docs, table, dirs, md, quick)

@@ -64,16 +64,12 @@ def new_mosaic(mosaic: list[list[str]], size: tuple[float, float], font_scale: f
 def log_axis_at(ax, values, axis: str = "x") -> None:
     """A log-scaled axis whose ticks are exactly ``values`` (a grid's settings), labelled
     plainly (``16``, ``0.001``), without minor ticks."""
+    from matplotlib.ticker import NullLocator  # heavy: only when drawing
+
     values = sorted({float(v) for v in values})
     getattr(ax, f"set_{axis}scale")("log")
     getattr(ax, f"set_{axis}ticks")(values, labels=[f"{v:g}" for v in values])
-    getattr(ax, f"{axis}axis").set_minor_locator(_null_locator())
-
-
-def _null_locator():
-    from matplotlib.ticker import NullLocator  # heavy: only when drawing
-
-    return NullLocator()
+    getattr(ax, f"{axis}axis").set_minor_locator(NullLocator())
 
 
 def save_figure(fig, folder: str | Path, dpi: int = 150, name: str = "figure") -> list[Path]:

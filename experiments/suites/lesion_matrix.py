@@ -213,12 +213,7 @@ def report(out: Path, dirs: dict[str, Path]) -> None:
     lines = dissociations(effects)
     (out / "dissociations.txt").write_text("\n".join(lines) + "\n")
 
-    draw_figure(effects, out)
-
-
-def draw_figure(effects: pd.DataFrame, folder: Path) -> None:
-    """Write :func:`matrix_figure` as ``figure.png`` and ``figure.pdf`` into ``folder``."""
-    save_figure(matrix_figure(effects), folder)
+    save_figure(matrix_figure(effects), out)
 
 
 def matrix_figure(effects: pd.DataFrame):
